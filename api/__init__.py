@@ -1,0 +1,40 @@
+"""The thin Flask API: validates and records jobs, then enqueues them by task name.
+
+Never imports worker/ or torch, so the API runs in a small image.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from api import auth, cli, errors, health, jobs, openapi
+from shared.db import Database
+from shared.job_types import JOB_INPUT_SCHEMAS
+from shared.queues import make_celery
+from shared.settings import Settings, SettingsError
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app; tests pass their own Settings, gunicorn uses the environment."""
+    settings = settings or Settings.from_env()
+    unrouted = sorted(set(JOB_INPUT_SCHEMAS) - set(settings.queue_routes))
+    if unrouted:
+        raise SettingsError(f"VITRINE_QUEUE_ROUTES has no queue for job types {unrouted}")
+    logging.basicConfig(level=settings.log_level)
+
+    app = Flask("vitrine")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False
+    app.extensions["vitrine.settings"] = settings
+    app.extensions["vitrine.db"] = Database(settings.database_url)
+    app.extensions["vitrine.celery"] = make_celery(settings)
+    app.extensions["vitrine.key_cache"] = auth.KeyCache()
+
+    app.register_blueprint(jobs.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(openapi.bp)
+    errors.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,65 @@
+"""Every error leaves the API as {"error": {"code", "message", "details": [{path, problem}]}}."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+
+class ApiError(Exception):
+    """An error with a stable code that the client can act on."""
+
+    def __init__(
+        self, status: int, code: str, message: str, details: list[dict[str, str]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or []
+
+
+def error_response(status: int, code: str, message: str, details=None):
+    body = {"error": {"code": code, "message": message, "details": details or []}}
+    return jsonify(body), status
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    503: "unavailable",
+}
+
+
+def init_app(app: Flask) -> None:
+    """Register handlers so that no error, ours or Werkzeug's, leaves as HTML."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError):
+        return error_response(error.status, error.code, error.message, error.details)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        status = error.code or 500
+        message = error.description or error.name
+        if status == 413:
+            limit = app.config.get("MAX_CONTENT_LENGTH")
+            message = f"request body is larger than the {limit}-byte limit"
+        return error_response(status, _HTTP_CODES.get(status, "http_error"), message)
+
+    @app.errorhandler(OperationalError)
+    def _database_down(error: OperationalError):
+        app.logger.error("event=db_unavailable error=%s", str(error).splitlines()[0])
+        return error_response(503, "unavailable", "the database is unavailable; retry later")
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        app.logger.exception("event=unhandled_error")
+        return error_response(500, "internal_error", "internal error; the cause is logged")

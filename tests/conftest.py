@@ -1,0 +1,60 @@
+"""Session fixtures: a private Redis, databases (SQLite and PostgreSQL), real workers."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from tests.support.processes import RedisServer  # noqa: E402
+from tests.support.stack import PostgresDatabase, build_stack  # noqa: E402
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A redis-server of our own on a free port, so tests may restart it."""
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_factory(tmp_path_factory):
+    """Makes a fresh database URL for a backend; PostgreSQL databases are dropped at the end."""
+    made: list[PostgresDatabase] = []
+
+    def make(backend: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path_factory.mktemp('db') / 'vitrine.db'}"
+        database = PostgresDatabase()
+        made.append(database)
+        return database.url
+
+    yield make
+    for database in made:
+        database.drop()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def stack(request, redis_server, database_factory):
+    """The API app and a real cpu worker (2 processes) on one backend; one per backend."""
+    redis_db = BACKENDS.index(request.param)
+    built = build_stack(request.param, database_factory(request.param),
+                        f"redis://127.0.0.1:{redis_server.port}/{redis_db}")
+    yield built
+    built.stop()
+
+
+@pytest.fixture(scope="session")
+def api_only(redis_server, database_factory):
+    """The API app on SQLite with no worker, for tests that only talk to the API."""
+    built = build_stack("sqlite", database_factory("sqlite"),
+                        f"redis://127.0.0.1:{redis_server.port}/5", with_worker=False)
+    yield built
+    built.stop()

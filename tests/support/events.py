@@ -1,0 +1,44 @@
+"""Shopper events built from the real UCI Online Retail invoices in data/."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from functools import cache
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+UCI_SAMPLE = DATA / "uci-online-retail" / "sample_200_customers.csv"
+UCI_PRODUCTS = DATA / "uci-online-retail" / "products.csv"
+UCI_AS_OF = "2011-12-10T00:00:00Z"  # the day after the last invoice in the data set
+
+
+@cache
+def uci_invoice_lines() -> dict[str, list[dict[str, str]]]:
+    """Invoice lines per customer id, in file order (chronological)."""
+    by_customer: dict[str, list[dict[str, str]]] = defaultdict(list)
+    with UCI_SAMPLE.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            by_customer[row["CustomerID"]].append(row)
+    return dict(by_customer)
+
+
+def purchase_events(lines: list[dict[str, str]]) -> list[dict]:
+    return [
+        {
+            "type": "purchase",
+            "timestamp": line["InvoiceDate"].replace(" ", "T"),
+            "item_id": line["StockCode"],
+            "title": line["Description"],
+            "price": float(line["UnitPrice"]),
+            "quantity": int(line["Quantity"]),
+            "order_id": line["InvoiceNo"],
+        }
+        for line in lines
+    ]
+
+
+@cache
+def uci_products() -> list[dict[str, str]]:
+    with UCI_PRODUCTS.open(newline="") as handle:
+        return list(csv.DictReader(handle))

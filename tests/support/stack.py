@@ -1,0 +1,147 @@
+"""A running Vitrine stack for tests: database, Redis, the real API app and real workers."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from flask import Flask
+from flask.testing import FlaskClient
+
+from api import create_app
+from shared.db import Database
+from shared.migrate import upgrade
+from shared.settings import Settings
+from shared.status import JobStatus
+from shared.tenancy import create_api_key
+from tests.support.diagnostics import (
+    DIAGNOSTIC_LIMITS,
+    DIAGNOSTIC_ROUTES,
+    register_diagnostic_types,
+)
+from tests.support.processes import LoggedProcess, start_worker, wait_for
+
+DEFAULT_ROUTES = Settings.from_env({}).queue_routes
+POSTGRES_ADMIN_URL = os.environ.get(
+    "VITRINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def stack_env(database_url: str, broker_url: str, **extra: str) -> dict[str, str]:
+    """Environment for the API and workers under test: short sweeps and limits."""
+    env = dict(os.environ)
+    routes = ",".join(f"{t}={q}" for t, q in DEFAULT_ROUTES.items())
+    env.update({
+        "DATABASE_URL": database_url,
+        "BROKER_URL": broker_url,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "VITRINE_QUEUE_ROUTES": f"{routes},{DIAGNOSTIC_ROUTES}",
+        "VITRINE_TIME_LIMITS": f"user_profile=60/90,{DIAGNOSTIC_LIMITS}",
+        "VITRINE_STALE_GRACE_S": "2",
+        "VITRINE_REQUEUE_AFTER_S": "2",
+        "VITRINE_SWEEP_INTERVAL_S": "1",
+        "VITRINE_MAX_ATTEMPTS": "2",
+    })
+    env.update(extra)
+    return env
+
+
+class PostgresDatabase:
+    """A throw-away database on the local PostgreSQL server."""
+
+    def __init__(self) -> None:
+        self.name = f"vitrine_test_{uuid.uuid4().hex[:10]}"
+        admin = POSTGRES_ADMIN_URL
+        self._admin = admin.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(self._admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+        base, _, _ = admin.rpartition("/")
+        self.url = f"{base}/{self.name}"
+
+    def drop(self) -> None:
+        with psycopg.connect(self._admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+@dataclass
+class Stack:
+    backend: str
+    env: dict[str, str]
+    settings: Settings
+    app: Flask
+    db: Database
+    workers: list[LoggedProcess] = field(default_factory=list)
+    _keys: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def client(self) -> FlaskClient:
+        return self.app.test_client()
+
+    def key(self, tenant: str = "acme") -> str:
+        """An API key for `tenant` (created once per stack)."""
+        if tenant not in self._keys:
+            with self.db.session() as session:
+                self._keys[tenant] = create_api_key(session, tenant)
+        return self._keys[tenant]
+
+    def auth(self, tenant: str = "acme") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key(tenant)}"}
+
+    def submit(self, job_type: str, job_input: Any, tenant: str = "acme", **body: Any):
+        return self.client.post(
+            "/v1/jobs", json={"type": job_type, "input": job_input, **body},
+            headers=self.auth(tenant),
+        )
+
+    def get(self, job_id: str, tenant: str = "acme") -> dict:
+        response = self.client.get(f"/v1/jobs/{job_id}", headers=self.auth(tenant))
+        assert response.status_code == 200, response.json
+        return response.json
+
+    def wait(self, job_id: str, tenant: str = "acme", timeout: float = 90,
+             until: tuple[str, ...] | None = None) -> dict:
+        """Poll the API until the job reaches one of `until` (default: any terminal)."""
+        wanted = until or tuple(s.value for s in JobStatus if s.is_terminal)
+        return wait_for(
+            lambda: (job := self.get(job_id, tenant))["status"] in wanted and job,
+            timeout, interval=0.1, what=f"job {job_id} to become {wanted}",
+        )
+
+    def run(self, job_type: str, job_input: Any, tenant: str = "acme", timeout: float = 90,
+            **body: Any) -> dict:
+        response = self.submit(job_type, job_input, tenant, **body)
+        assert response.status_code == 202, response.json
+        return self.wait(response.json["id"], tenant, timeout)
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self.db.dispose()
+
+
+def build_stack(backend: str, database_url: str, broker_url: str, *,
+                with_worker: bool = True, **env_extra: str) -> Stack:
+    register_diagnostic_types()
+    env = stack_env(database_url, broker_url, **env_extra)
+    upgrade(database_url)
+    settings = Settings.from_env(env)
+    stack = Stack(backend=backend, env=env, settings=settings, app=create_app(settings),
+                  db=Database(database_url))
+    if with_worker:
+        stack.workers.append(start_cpu_worker(env, name=f"cpu-{backend}"))
+    return stack
+
+
+def start_cpu_worker(env: dict[str, str], *, name: str, concurrency: int = 2) -> LoggedProcess:
+    """A real cpu worker; returns once every child has loaded the embedding model."""
+    worker = start_worker(env, queues="cpu,maintenance", concurrency=concurrency, name=name)
+    started = time.monotonic()
+    worker.wait_for_log("event=model_loaded kind=embedding", timeout=120, times=concurrency)
+    worker.load_seconds = time.monotonic() - started
+    return worker

@@ -1,0 +1,1 @@
+"""Model loading: one module per model family and the per-process registry."""

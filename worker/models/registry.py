@@ -1,0 +1,78 @@
+"""The models one worker process holds, loaded once at process start for its queues."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from shared.queues import CPU_QUEUE, GPU_QUEUE
+from shared.settings import Settings
+from worker.models.embeddings import Embedder
+from worker.models.generation import Generator
+from worker.models.sources import ModelLoadError, ModelSource, embedding_source, generation_source
+
+# What each queue's jobs need. Queues not listed (maintenance, webhooks) need no model.
+QUEUE_MODELS: dict[str, tuple[str, ...]] = {
+    CPU_QUEUE: ("embedding",),
+    GPU_QUEUE: ("generation",),
+}
+
+
+def models_for_queues(queues: Iterable[str]) -> list[str]:
+    needed: list[str] = []
+    for queue in queues:
+        for kind in QUEUE_MODELS.get(queue, ()):
+            if kind not in needed:
+                needed.append(kind)
+    return needed
+
+
+def resolve_sources(kinds: Iterable[str], settings: Settings) -> dict[str, ModelSource]:
+    """Find every model's files without importing torch: safe in the forking parent."""
+    sources = {}
+    for kind in kinds:
+        if kind == "embedding":
+            sources[kind] = embedding_source(settings.embedding_model)
+        elif kind == "generation":
+            sources[kind] = generation_source(
+                settings.generation_model, settings.generation_gguf_file
+            )
+    return sources
+
+
+def resolve_device(requested: str) -> str:
+    import torch
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ModelLoadError("VITRINE_DEVICE=cuda but no CUDA device is available")
+    return requested
+
+
+@dataclass
+class ModelRegistry:
+    """Loaded models by kind; a task asking for one its worker did not load is misrouted."""
+
+    device: str
+    embedder: Embedder | None = None
+    generator: Generator | None = None
+
+    @classmethod
+    def load(cls, sources: dict[str, ModelSource], device: str) -> ModelRegistry:
+        registry = cls(device=device)
+        if "embedding" in sources:
+            registry.embedder = Embedder.load(sources["embedding"], device)
+        if "generation" in sources:
+            registry.generator = Generator.load(sources["generation"], device)
+        return registry
+
+    def require_embedder(self) -> Embedder:
+        if self.embedder is None:
+            raise RuntimeError("this worker has no embedding model; is the job on the cpu queue?")
+        return self.embedder
+
+    def require_generator(self) -> Generator:
+        if self.generator is None:
+            raise RuntimeError("this worker has no generation model; is the job on the gpu queue?")
+        return self.generator

@@ -1,0 +1,87 @@
+"""The `user_profile` handler: validated input in, features + segment + tags out."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import cache
+from typing import Any
+
+from pydantic import ValidationError
+
+from shared.models import utcnow
+from shared.schemas.base import validation_details
+from shared.schemas.user_profile import EventType, UserProfileInput
+from worker.models.embeddings import Embedder
+from worker.models.registry import ModelRegistry
+from worker.profiling.features import (
+    DEFAULT_PRICE_BAND_EDGES,
+    behaviour_features,
+    spend_by_category,
+)
+from worker.profiling.interests import TaxonomyCache, event_text, interest_profile
+from worker.profiling.segments import rfm
+from worker.runner import InvalidJobInput, Outcome
+
+
+SPEND_SHARE_ENTRIES = 10
+
+
+@cache
+def _taxonomies(embedder: Embedder) -> TaxonomyCache:
+    return TaxonomyCache(embedder)
+
+
+def _spend_share(purchases, monetary: float, best_tag_by_text: dict[str, str]) -> list[dict]:
+    """Share of spend per category; lines without a category count toward their best tag."""
+    if monetary <= 0:
+        return []
+    spend = defaultdict(float)
+    sources = {}
+    for key, amount in spend_by_category(purchases).items():
+        spend[key] += amount
+        sources[key] = "category"
+    for event in purchases:
+        if not event.category:
+            tag = best_tag_by_text.get(event_text(event), "other")
+            spend[tag] += event.quantity * (event.price or 0.0)
+            sources.setdefault(tag, "interest_tag")
+    ranked = sorted(spend.items(), key=lambda kv: -kv[1])
+    shares = [{"key": k, "share": round(v / monetary, 4), "source": sources[k]}
+              for k, v in ranked[:SPEND_SHARE_ENTRIES]]
+    rest = sum(v for _, v in ranked[SPEND_SHARE_ENTRIES:])
+    if rest > 0:
+        shares.append({"key": "other", "share": round(rest / monetary, 4), "source": "rest"})
+    return shares
+
+
+def profile_user(job_input: dict[str, Any], models: ModelRegistry) -> Outcome:
+    try:
+        request = UserProfileInput.model_validate(job_input)
+    except ValidationError as exc:
+        problems = "; ".join(f"{d['path']}: {d['problem']}" for d in validation_details(exc))
+        raise InvalidJobInput(problems) from None
+    embedder = models.require_embedder()
+    as_of = request.as_of or utcnow()
+    events = [e for e in request.events if e.timestamp <= as_of]
+    features = behaviour_features(
+        events, as_of, request.price_band_edges or DEFAULT_PRICE_BAND_EDGES
+    )
+    custom = tuple((t.name, t.description) for t in request.taxonomy) if request.taxonomy else None
+    taxonomy = _taxonomies(embedder).get(custom)
+    interests = interest_profile(events, as_of, taxonomy, embedder, request.top_tags)
+    purchases = [e for e in events if e.type is EventType.PURCHASE]
+    features["spend_share"] = _spend_share(
+        purchases, features["monetary"], interests.best_tag_by_text
+    )
+    result = {
+        "as_of": as_of.isoformat().replace("+00:00", "Z"),
+        "currency": request.currency,
+        "events_used": len(events),
+        "events_ignored_after_as_of": len(request.events) - len(events),
+        "features": features,
+        "rfm": rfm(features),
+        "interest_tags": interests.tags,
+        "taxonomy": "custom" if custom else "default",
+    }
+    return Outcome(result=result, model_name=embedder.source.name,
+                   model_revision=embedder.source.revision)

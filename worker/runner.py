@@ -1,0 +1,167 @@
+"""The job lifecycle inside a worker: claim, run the model code, record one outcome.
+
+Every write is a conditional UPDATE, so a job delivered twice runs at most once to a terminal
+state, a canceled job's late result is discarded, and a job is never left `running`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+
+from shared import lifecycle
+from shared.db import Database
+from shared.models import Job, utcnow
+from shared.settings import Settings
+from shared.status import ErrorCode, JobStatus
+from worker.models.registry import ModelRegistry
+
+log = logging.getLogger("vitrine.runner")
+
+
+class InvalidJobInput(ValueError):
+    """The input passed the schema but cannot be processed; the job fails `invalid_input`."""
+
+
+@dataclass
+class Outcome:
+    """What a handler returns: the result document and the model that produced it."""
+
+    result: dict[str, Any]
+    model_name: str | None = None
+    model_revision: str | None = None
+
+
+Handler = Callable[[dict[str, Any], ModelRegistry], Outcome]
+
+
+@dataclass(frozen=True)
+class _Claim:
+    job_id: uuid.UUID
+    job_input: dict[str, Any]
+    attempts: int
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class JobRunner:
+    """Runs one delivery of one job; see the module docstring for the guarantees."""
+
+    def __init__(self, *, db: Database, settings: Settings, registry: ModelRegistry) -> None:
+        self.db = db
+        self.settings = settings
+        self.registry = registry
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+
+    def run(self, job_id: str, job_type: str, handler: Handler) -> str:
+        """Returns what happened: skipped, succeeded, failed or discarded."""
+        claim = self._claim(uuid.UUID(job_id), job_type)
+        if claim is None:
+            return "skipped"
+        log.info("event=job_started job_id=%s type=%s attempt=%d", job_id, job_type,
+                 claim.attempts)
+        try:
+            outcome = handler(claim.job_input, self.registry)
+        except SoftTimeLimitExceeded:
+            soft, _ = self.settings.time_limits_for(job_type)
+            return self._fail(claim, ErrorCode.TIMEOUT, f"job exceeded its {soft:g}s time limit")
+        except InvalidJobInput as exc:
+            return self._fail(claim, ErrorCode.INVALID_INPUT, str(exc))
+        except Exception as exc:
+            log.exception("event=handler_error job_id=%s", job_id)
+            return self._fail(claim, ErrorCode.MODEL_ERROR, f"{type(exc).__name__}: {exc}")
+        return self._succeed(claim, outcome)
+
+    def _claim(self, job_id: uuid.UUID, job_type: str) -> _Claim | None:
+        claimed_by = {"worker_host": self.host, "worker_pid": self.pid, "started_at": utcnow()}
+        with self.db.session() as session:
+            job = session.get(Job, job_id)
+            if job is None:
+                log.warning("event=job_missing job_id=%s", job_id)
+                return None
+            status = job.job_status
+            if status is JobStatus.QUEUED:
+                won = lifecycle.transition(
+                    session, job_id, from_statuses=[JobStatus.QUEUED], to=JobStatus.RUNNING,
+                    attempts=job.attempts + 1, **claimed_by,
+                )
+            elif status is JobStatus.RUNNING and self._previous_run_is_dead(job, job_type):
+                if job.attempts >= self.settings.max_attempts:
+                    lifecycle.transition(
+                        session, job_id, from_statuses=[JobStatus.RUNNING], to=JobStatus.FAILED,
+                        extra_conditions=[Job.attempts == job.attempts],
+                        error_code=ErrorCode.WORKER_LOST.value,
+                        error_message=f"the worker running it was lost {job.attempts} times",
+                    )
+                    log.warning("event=job_worker_lost job_id=%s attempts=%d", job_id,
+                                job.attempts)
+                    return None
+                won = lifecycle.take_over(session, job_id, seen_attempts=job.attempts,
+                                          **claimed_by)
+            else:
+                won = False
+            if not won:
+                log.info("event=job_skipped job_id=%s status=%s", job_id, job.status)
+                return None
+            return _Claim(job_id, job.input, job.attempts + 1)
+
+    def _previous_run_is_dead(self, job: Job, job_type: str) -> bool:
+        """True when the run recorded on a `running` job can no longer finish."""
+        if job.worker_host == self.host and job.worker_pid is not None:
+            # One task at a time per process: if the holder is this very process, the
+            # earlier run is gone too (we would not be here otherwise).
+            return job.worker_pid == self.pid or not _pid_alive(job.worker_pid)
+        started = job.started_at or job.created_at
+        return utcnow() - started > timedelta(seconds=self.settings.stale_after_s(job_type))
+
+    def _succeed(self, claim: _Claim, outcome: Outcome) -> str:
+        with self.db.session() as session:
+            won = lifecycle.transition(
+                session, claim.job_id, from_statuses=[JobStatus.RUNNING],
+                to=JobStatus.SUCCEEDED, extra_conditions=[Job.attempts == claim.attempts],
+                result=outcome.result, model_name=outcome.model_name,
+                model_revision=outcome.model_revision,
+            )
+        if not won:
+            log.info("event=result_discarded job_id=%s reason=canceled_or_superseded",
+                     claim.job_id)
+            return "discarded"
+        log.info("event=job_succeeded job_id=%s", claim.job_id)
+        return "succeeded"
+
+    def _fail(self, claim: _Claim, code: ErrorCode, message: str) -> str:
+        with self.db.session() as session:
+            won = lifecycle.transition(
+                session, claim.job_id, from_statuses=[JobStatus.RUNNING], to=JobStatus.FAILED,
+                extra_conditions=[Job.attempts == claim.attempts],
+                error_code=code.value, error_message=message[:2000],
+            )
+        log.info("event=job_failed job_id=%s code=%s recorded=%s", claim.job_id, code, won)
+        return "failed" if won else "discarded"
+
+
+def record_hard_timeout(db: Database, job_id: str, seconds: float) -> bool:
+    """Called in the worker's parent when it killed a child at the hard time limit."""
+    with db.session() as session:
+        return lifecycle.transition(
+            session, uuid.UUID(job_id), from_statuses=[JobStatus.RUNNING], to=JobStatus.FAILED,
+            error_code=ErrorCode.TIMEOUT.value,
+            error_message=f"job exceeded its hard time limit of {seconds:g}s and was stopped",
+        )

@@ -1,0 +1,100 @@
+"""The periodic sweeper: nothing the API accepted may be lost, nothing left `running`.
+
+Redis here keeps nothing on disk, so a restart drops every queued message; the database
+still has the rows. The sweeper re-sends queued jobs that were never sent or were sent long
+ago, and settles `running` jobs whose run can no longer finish (its worker died).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from celery import Celery
+from sqlalchemy import or_, select, update
+
+from shared import lifecycle
+from shared.db import Database
+from shared.dispatch import send_job
+from shared.models import Job, utcnow
+from shared.settings import Settings
+from shared.status import ErrorCode, JobStatus
+
+log = logging.getLogger("vitrine.sweeper")
+
+BATCH = 500
+
+
+@dataclass
+class SweepReport:
+    resent_queued: int = 0
+    resent_stale: int = 0
+    failed_lost: int = 0
+    send_failures: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def sweep(db: Database, settings: Settings, celery: Celery, now: datetime | None = None) -> SweepReport:
+    """One pass; safe to run concurrently with itself (duplicates are skipped by workers)."""
+    now = now or utcnow()
+    report = SweepReport()
+    _resend_queued(db, settings, celery, now, report)
+    _settle_stale_running(db, settings, celery, now, report)
+    if report.resent_queued or report.resent_stale or report.failed_lost:
+        log.info("event=sweep %s", " ".join(f"{k}={v}" for k, v in report.as_dict().items()))
+    return report
+
+
+def _resend_queued(db, settings, celery, now, report: SweepReport) -> None:
+    cutoff = now - timedelta(seconds=settings.requeue_after_s)
+    with db.session() as session:
+        rows = session.execute(
+            select(Job.id, Job.type, Job.priority)
+            .where(Job.status == JobStatus.QUEUED.value,
+                   or_(Job.enqueued_at.is_(None), Job.enqueued_at < cutoff))
+            .order_by(Job.created_at)
+            .limit(BATCH)
+        ).all()
+    for job_id, job_type, priority in rows:
+        if not send_job(celery, settings, job_id=job_id, job_type=job_type, priority=priority):
+            report.send_failures += 1
+            return  # the broker is down; the next sweep tries again
+        with db.session() as session:
+            session.execute(update(Job).where(Job.id == job_id).values(enqueued_at=now))
+        report.resent_queued += 1
+
+
+def _settle_stale_running(db, settings, celery, now, report: SweepReport) -> None:
+    shortest = min(
+        [settings.stale_after_s(t) for t in settings.queue_routes]
+        + [settings.default_hard_time_limit_s + settings.stale_grace_s]
+    )
+    with db.session() as session:
+        candidates = session.execute(
+            select(Job.id, Job.type, Job.priority, Job.attempts, Job.started_at)
+            .where(Job.status == JobStatus.RUNNING.value,
+                   Job.started_at < now - timedelta(seconds=shortest))
+            .limit(BATCH)
+        ).all()
+    for job_id, job_type, priority, attempts, started_at in candidates:
+        if now - started_at <= timedelta(seconds=settings.stale_after_s(job_type)):
+            continue
+        if attempts >= settings.max_attempts:
+            with db.session() as session:
+                if lifecycle.transition(
+                    session, job_id, from_statuses=[JobStatus.RUNNING], to=JobStatus.FAILED,
+                    extra_conditions=[Job.attempts == attempts],
+                    error_code=ErrorCode.WORKER_LOST.value,
+                    error_message=f"no worker finished it in {attempts} attempts",
+                ):
+                    report.failed_lost += 1
+            continue
+        # The delivered task sees the dead run and takes the job over.
+        if send_job(celery, settings, job_id=job_id, job_type=job_type, priority=priority):
+            report.resent_stale += 1
+        else:
+            report.send_failures += 1
+            return
