@@ -37,7 +37,7 @@ def readyz():
     failed = {name: problem for name, problem in checks.items() if problem}
     body = {
         "status": "ready" if not failed else "unavailable",
-        "checks": {name: ("ok" if problem is None else "failed") for name, problem in checks.items()},
+        "checks": {name: "failed" if problem else "ok" for name, problem in checks.items()},
         "failed": failed,
     }
     return body, 200 if not failed else 503

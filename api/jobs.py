@@ -200,7 +200,8 @@ def list_jobs():
         query = query.where(Job.type == job_type)
     if status := args.get("status"):
         if status not in {s.value for s in JobStatus}:
-            raise _query_problem("status", f"must be one of: {', '.join(s.value for s in JobStatus)}")
+            accepted = ", ".join(s.value for s in JobStatus)
+            raise _query_problem("status", f"must be one of: {accepted}")
         query = query.where(Job.status == status)
     try:
         limit = int(args.get("limit", DEFAULT_PAGE))

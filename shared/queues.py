@@ -78,5 +78,8 @@ def make_celery(settings: Settings, *, name: str = "vitrine") -> Celery:
                            "options": {"expires": settings.sweep_interval_s}},
         },
         worker_hijack_root_logger=False,
+        # A child loads its models in worker_process_init before it reports up; Celery's 4 s
+        # default kills a replacement child mid-load, over and over.
+        worker_proc_alive_timeout=600,
     )
     return app

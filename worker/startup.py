@@ -42,6 +42,10 @@ def _plan_models(sender, instance, conf, **_kwargs) -> None:
         log.critical("event=model_unavailable error=%s", exc)
         # SystemExit passes through Celery's signal dispatch and ends the CLI with status 1.
         raise SystemExit(f"vitrine worker cannot start: {exc}") from None
+    if all(source.revision != "hub" for source in plan.sources.values()):
+        # Every model is on disk: never let a library reach for the hub (there is no network).
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     log.info("event=worker_planned queues=%s concurrency=%d models=%s",
              ",".join(queues), plan.concurrency,
              ",".join(f"{k}:{s.name}" for k, s in plan.sources.items()) or "none")

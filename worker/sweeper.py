@@ -37,7 +37,9 @@ class SweepReport:
         return asdict(self)
 
 
-def sweep(db: Database, settings: Settings, celery: Celery, now: datetime | None = None) -> SweepReport:
+def sweep(
+    db: Database, settings: Settings, celery: Celery, now: datetime | None = None
+) -> SweepReport:
     """One pass; safe to run concurrently with itself (duplicates are skipped by workers)."""
     now = now or utcnow()
     report = SweepReport()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
 from shared.models import Job
@@ -29,7 +31,8 @@ def test_submit_returns_202_with_location_and_view(api_only):
 
 
 def test_naive_timestamps_are_stored_as_utc(api_only):
-    response = api_only.submit("user_profile", {"events": [dict(EVENT, timestamp="2011-05-01T10:00:00")]})
+    naive = dict(EVENT, timestamp="2011-05-01T10:00:00")
+    response = api_only.submit("user_profile", {"events": [naive]})
     assert response.json["input"]["events"][0]["timestamp"] == "2011-05-01T10:00:00Z"
 
 
@@ -117,6 +120,6 @@ def test_openapi_comes_from_the_validating_schemas(api_only):
     assert schemas["JobInputs"]["properties"]["user_profile"] == {
         "$ref": "#/components/schemas/UserProfileInput"}
     # Every $ref resolves inside the document.
-    import json
-    refs = {part.split('"')[0] for part in json.dumps(spec).split('"$ref": "#/components/schemas/')[1:]}
+    marker = '"$ref": "#/components/schemas/'
+    refs = {part.split('"')[0] for part in json.dumps(spec).split(marker)[1:]}
     assert refs <= set(schemas)

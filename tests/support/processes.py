@@ -106,12 +106,14 @@ class LoggedProcess:
     def wait_for_log(self, text: str, timeout: float, times: int = 1) -> None:
         def seen() -> bool:
             if self.process.poll() is not None and self.count(text) < times:
-                raise RuntimeError(f"{self.name} exited ({self.process.returncode}):\n{self.output[-4000:]}")
+                raise RuntimeError(
+                    f"{self.name} exited ({self.process.returncode}):\n{self.output[-4000:]}")
             return self.count(text) >= times
         try:
             wait_for(seen, timeout, what=f"{text!r} in {self.name} output")
         except TimeoutError as exc:
-            raise TimeoutError(f"{exc}\n--- {self.name} output ---\n{self.output[-4000:]}") from None
+            tail = self.output[-4000:]
+            raise TimeoutError(f"{exc}\n--- {self.name} output ---\n{tail}") from None
 
     def wait(self, timeout: float) -> int:
         return self.process.wait(timeout)

@@ -22,7 +22,6 @@ from worker.profiling.interests import TaxonomyCache, event_text, interest_profi
 from worker.profiling.segments import rfm
 from worker.runner import InvalidJobInput, Outcome
 
-
 SPEND_SHARE_ENTRIES = 10
 
 

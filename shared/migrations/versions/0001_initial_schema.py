@@ -66,7 +66,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.create_index('ix_jobs_status_enqueued', ['status', 'enqueued_at'], unique=False)
-        batch_op.create_index('ix_jobs_tenant_created', ['tenant_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index(
+            'ix_jobs_tenant_created', ['tenant_id', 'created_at', 'id'], unique=False
+        )
 
 
 

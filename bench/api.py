@@ -1,0 +1,165 @@
+"""Front-door throughput: POST /v1/jobs through gunicorn vs a bare insert-and-enqueue route.
+
+    python bench/api.py [--requests 1000] [--concurrency 1 8]
+
+Starts both servers itself (same gunicorn flags, fresh SQLite files in WAL mode, a Redis
+database no worker reads), sends keep-alive requests from separate client processes, and
+prints requests/s, p50 and p99 for each, and the ratio real/bare, all from one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select  # noqa: E402
+
+from shared.db import Database  # noqa: E402
+from shared.migrate import upgrade  # noqa: E402
+from shared.models import Tenant  # noqa: E402
+from shared.tenancy import create_api_key  # noqa: E402
+
+BODY = json.dumps({"type": "user_profile", "input": {"as_of": "2011-12-10T00:00:00Z", "events": [
+    {"type": "purchase", "timestamp": "2011-11-01T10:00:00Z", "item_id": "22837",
+     "title": "HOT WATER BOTTLE BABUSHKA", "price": 4.65, "quantity": 8, "order_id": "536425"},
+    {"type": "purchase", "timestamp": "2011-11-01T10:00:00Z", "item_id": "22585",
+     "title": "PACK OF 6 BIRDY GIFT TAGS", "price": 1.25, "quantity": 12, "order_id": "536425"},
+    {"type": "view", "timestamp": "2011-11-20T09:00:00Z", "title": "CHILLI LIGHTS"},
+]}}).encode()
+GUNICORN_FLAGS = ["--workers", "2", "--threads", "8", "--backlog", "2048"]
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _client(port: int, path: str, headers: dict, count: int, queue: mp.Queue) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    latencies, errors = [], 0
+    for _ in range(count):
+        started = time.perf_counter()
+        connection.request("POST", path, body=BODY, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - started)
+        errors += response.status != 202
+    connection.close()
+    queue.put((latencies, errors))
+
+
+def measure(port: int, path: str, headers: dict, total: int, concurrency: int) -> dict:
+    queue: mp.Queue = mp.Queue()
+    share = [total // concurrency + (i < total % concurrency) for i in range(concurrency)]
+    clients = [mp.Process(target=_client, args=(port, path, headers, n, queue)) for n in share]
+    started = time.perf_counter()
+    for client in clients:
+        client.start()
+    results = [queue.get() for _ in clients]
+    elapsed = time.perf_counter() - started
+    for client in clients:
+        client.join()
+    latencies = sorted(seconds for r in results for seconds in r[0])
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
+        "errors": sum(r[1] for r in results),
+    }
+
+
+def _cells(result: dict) -> str:
+    return f"{result['rps']:>10.0f} {result['p50_ms']:>7.1f} {result['p99_ms']:>7.1f}"
+
+
+def _serve(app: str, env: dict, port: int, log: Path) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *GUNICORN_FLAGS, app],
+        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return process
+        except urllib.error.HTTPError:
+            return process  # the bare app has no /healthz: a 404 means it is up
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{app} did not start; see {log}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/9",
+                        help="a Redis database no worker consumes")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="vitrine-bench-"))
+    servers, rows = [], []
+    try:
+        urls = {name: f"sqlite:///{workdir / name}.db" for name in ("real", "bare")}
+        keys = {}
+        for name, url in urls.items():
+            upgrade(url)
+            database = Database(url)
+            with database.session() as session:
+                keys[name] = create_api_key(session, "bench")
+            with database.session() as session:
+                tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == "bench"))
+            database.dispose()
+        env = dict(os.environ, BROKER_URL=args.broker, VITRINE_LOG_LEVEL="WARNING")
+        ports = {"real": _free_port(), "bare": _free_port()}
+        servers.append(_serve("api.wsgi:app", dict(env, DATABASE_URL=urls["real"]),
+                              ports["real"], workdir / "real.log"))
+        servers.append(_serve("bench.bare_app:app", dict(env, DATABASE_URL=urls["bare"],
+                                                         BENCH_TENANT_ID=str(tenant_id)),
+                              ports["bare"], workdir / "bare.log"))
+        targets = {
+            "real": ("/v1/jobs", {"Content-Type": "application/json",
+                                  "Authorization": f"Bearer {keys['real']}"}),
+            "bare": ("/bare/jobs", {"Content-Type": "application/json"}),
+        }
+        for name, (path, headers) in targets.items():  # warm both up: imports, connections
+            measure(ports[name], path, headers, 50, 2)
+        for concurrency in args.concurrency:
+            result = {name: measure(ports[name], path, headers, args.requests, concurrency)
+                      for name, (path, headers) in targets.items()}
+            rows.append((concurrency, result))
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(10)
+        subprocess.run(["redis-cli", "-u", args.broker, "flushdb"], capture_output=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print(f"POST /v1/jobs, {args.requests} requests per row, gunicorn {' '.join(GUNICORN_FLAGS)}, "
+          f"SQLite WAL, {os.cpu_count()} cores")
+    print(f"{'clients':>7} | {'real req/s':>10} {'p50 ms':>7} {'p99 ms':>7} | "
+          f"{'bare req/s':>10} {'p50 ms':>7} {'p99 ms':>7} | {'real/bare':>9} | errors")
+    for concurrency, result in rows:
+        real, bare = result["real"], result["bare"]
+        cells = [f"{concurrency:>7}", _cells(real), _cells(bare),
+                 f"{real['rps'] / bare['rps']:>9.2f}", str(real["errors"] + bare["errors"])]
+        print(" | ".join(cells))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

