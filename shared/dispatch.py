@@ -21,11 +21,12 @@ def send_job(
     Callers commit the job row first (the row is the record); a job whose send failed is
     picked up by the sweeper, so a False here never loses the job.
     """
+    queue = settings.queue_for(job_type)  # a missing route is a settings error, not the broker's
     try:
         celery.send_task(
             task_name_for(job_type),
             args=[str(job_id)],
-            queue=settings.queue_for(job_type),
+            queue=queue,
             priority=broker_priority(priority),
         )
     except Exception as exc:  # kombu raises several unrelated types for a dead broker

@@ -18,6 +18,7 @@ from shared import lifecycle
 from shared.db import Database
 from shared.dispatch import send_job
 from shared.models import Job, utcnow
+from shared.queues import CPU_QUEUE, GPU_QUEUE
 from shared.settings import Settings
 from shared.status import ErrorCode, JobStatus
 
@@ -32,6 +33,7 @@ class SweepReport:
     resent_stale: int = 0
     failed_lost: int = 0
     send_failures: int = 0
+    left_in_backlog: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -50,17 +52,42 @@ def sweep(
     return report
 
 
+def _queue_depths(celery: Celery) -> dict[str, int]:
+    """Messages waiting per queue (all priority levels), or {} if the broker is down."""
+    depths = {}
+    try:
+        with celery.connection_for_write() as connection:
+            channel = connection.default_channel
+            for queue in (CPU_QUEUE, GPU_QUEUE):
+                # Not passive: a queue Redis has forgotten (restart) is simply empty.
+                depths[queue] = channel.queue_declare(queue=queue).message_count
+    except Exception as exc:
+        log.warning("event=queue_depth_unknown error=%r", exc)
+    return depths
+
+
 def _resend_queued(db, settings, celery, now, report: SweepReport) -> None:
     cutoff = now - timedelta(seconds=settings.requeue_after_s)
+    # A job sent long ago whose queue still holds messages is most likely waiting behind a
+    # backlog, not lost: re-sending it would only pile duplicates onto that backlog. Once
+    # the queue drains (or after a Redis restart left it empty) it is re-sent.
+    depths = _queue_depths(celery)
     with db.session() as session:
         rows = session.execute(
-            select(Job.id, Job.type, Job.priority)
+            select(Job.id, Job.type, Job.priority, Job.enqueued_at)
             .where(Job.status == JobStatus.QUEUED.value,
                    or_(Job.enqueued_at.is_(None), Job.enqueued_at < cutoff))
             .order_by(Job.created_at)
             .limit(BATCH)
         ).all()
-    for job_id, job_type, priority in rows:
+    for job_id, job_type, priority, enqueued_at in rows:
+        queue = settings.queue_routes.get(job_type)
+        if queue is None:
+            log.warning("event=unrouted_job job_id=%s type=%s", job_id, job_type)
+            continue
+        if enqueued_at is not None and depths.get(queue, 0) > 0:
+            report.left_in_backlog += 1
+            continue
         if not send_job(celery, settings, job_id=job_id, job_type=job_type, priority=priority):
             report.send_failures += 1
             return  # the broker is down; the next sweep tries again
@@ -83,6 +110,9 @@ def _settle_stale_running(db, settings, celery, now, report: SweepReport) -> Non
         ).all()
     for job_id, job_type, priority, attempts, started_at in candidates:
         if now - started_at <= timedelta(seconds=settings.stale_after_s(job_type)):
+            continue
+        if job_type not in settings.queue_routes:
+            log.warning("event=unrouted_job job_id=%s type=%s", job_id, job_type)
             continue
         if attempts >= settings.max_attempts:
             with db.session() as session:

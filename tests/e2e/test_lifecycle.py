@@ -55,6 +55,7 @@ def test_hard_time_limit_kills_and_records_timeout(stack):
     assert job["status"] == "failed"
     assert job["error"]["code"] == "timeout"
     assert "hard time limit of 6s" in job["error"]["message"]
+    stack.wait_workers_ready()  # the pool replaces the killed process
 
 
 def test_cancel_queued_job_never_runs(stack):
@@ -108,5 +109,17 @@ def test_worker_process_killed_mid_job_is_rerun(stack):
     assert job["status"] == "succeeded", job
     assert job["result"]["echo"] == "survived"
     assert job["attempts"] == 2
-    # The pool replaced the killed process; wait until it has its model again.
-    stack.workers[0].wait_for_log("event=model_loaded kind=embedding", timeout=120, times=3)
+    stack.wait_workers_ready()  # the pool replaces the killed process
+
+
+def test_higher_priority_runs_first(stack):
+    # Blockers that end apart, so one process frees up at a time and must pick the next job.
+    stack.wait_workers_ready()
+    blockers = [stack.submit("diag_sleep", {"seconds": s}).json["id"] for s in (1.5, 3.5)]
+    for blocker in blockers:
+        stack.wait(blocker, until=("running",), timeout=30)
+    low = [stack.submit("diag_sleep", {"seconds": 0.2}, priority=0).json["id"] for _ in range(3)]
+    urgent = stack.submit("diag_sleep", {"seconds": 0.2}, priority=9).json["id"]
+    finished = {job_id: stack.wait(job_id) for job_id in [*low, urgent]}
+    started = {job_id: job["timings"]["started_at"] for job_id, job in finished.items()}
+    assert started[urgent] <= min(started[job_id] for job_id in low)

@@ -119,6 +119,13 @@ class Stack:
         assert response.status_code == 202, response.json
         return self.wait(response.json["id"], tenant, timeout)
 
+    def wait_workers_ready(self, timeout: float = 120) -> None:
+        """Wait until every pool process, including replacements of killed ones, has its model."""
+        for worker in self.workers:
+            replaced = worker.count("Process 'ForkPoolWorker-")
+            worker.wait_for_log("event=model_loaded kind=embedding", timeout=timeout,
+                                times=worker.concurrency + replaced)
+
     def stop(self) -> None:
         for worker in self.workers:
             worker.stop()
@@ -144,4 +151,5 @@ def start_cpu_worker(env: dict[str, str], *, name: str, concurrency: int = 2) ->
     started = time.monotonic()
     worker.wait_for_log("event=model_loaded kind=embedding", timeout=120, times=concurrency)
     worker.load_seconds = time.monotonic() - started
+    worker.concurrency = concurrency
     return worker

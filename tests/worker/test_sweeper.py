@@ -1,0 +1,87 @@
+"""The sweeper against a real database and Redis: what it re-sends, settles and leaves."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+import redis
+from sqlalchemy import select
+
+from shared.models import Job, Tenant, utcnow
+from shared.queues import make_celery
+from shared.status import JobStatus
+from worker.sweeper import sweep
+
+
+@pytest.fixture
+def swept(api_only, redis_server):
+    """A fresh Redis db for the stack's broker, and a helper that inserts job rows."""
+    celery = make_celery(api_only.settings)
+    broker = redis.Redis.from_url(api_only.settings.broker_url)
+    broker.flushdb()
+    api_only.key("sweeper")
+    with api_only.db.session() as session:
+        tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == "sweeper"))
+        session.execute(Job.__table__.update().where(Job.status.in_(["queued", "running"]))
+                        .values(status="canceled"))
+
+    def insert(**values) -> uuid.UUID:
+        now = utcnow()
+        row = {"id": uuid.uuid4(), "tenant_id": tenant_id, "type": "diag_sleep",
+               "input": {"seconds": 0}, "priority": 5, "attempts": 0, "created_at": now,
+               "status": "queued", **values}
+        with api_only.db.session() as session:
+            session.add(Job(**row))
+        return row["id"]
+
+    yield api_only, celery, broker, insert
+    broker.flushdb()
+
+
+def _waiting(broker, queue: str = "cpu") -> int:
+    """Messages in a queue: Redis keeps one list per priority level (cpu, cpu:1 .. cpu:9)."""
+    return sum(broker.llen(key) for key in [queue, *(f"{queue}:{p}" for p in range(1, 10))])
+
+
+def _row(stack, job_id) -> Job:
+    with stack.db.session() as session:
+        return session.get(Job, job_id)
+
+
+def test_never_sent_jobs_are_sent_at_once(swept):
+    stack, celery, broker, insert = swept
+    job_id = insert(enqueued_at=None)
+    report = sweep(stack.db, stack.settings, celery)
+    assert report.resent_queued == 1
+    assert _waiting(broker) == 1
+    assert _row(stack, job_id).enqueued_at is not None
+
+
+def test_old_sends_are_resent_only_when_their_queue_is_empty(swept):
+    stack, celery, broker, insert = swept
+    long_ago = utcnow() - timedelta(minutes=10)
+    insert(enqueued_at=long_ago)
+    insert(enqueued_at=utcnow())  # sent just now: left alone
+    report = sweep(stack.db, stack.settings, celery)
+    assert (report.resent_queued, report.left_in_backlog) == (1, 0)
+    # Now the queue holds a message: an old job is presumed to be waiting in that backlog.
+    insert(enqueued_at=long_ago)
+    report = sweep(stack.db, stack.settings, celery)
+    assert (report.resent_queued, report.left_in_backlog) == (0, 1)
+
+
+def test_stale_running_jobs_are_resent_then_failed_when_out_of_attempts(swept):
+    stack, celery, broker, insert = swept
+    stale = utcnow() - timedelta(seconds=stack.settings.stale_after_s("diag_sleep") + 5)
+    retry_id = insert(status="running", attempts=1, started_at=stale, worker_host="gone")
+    lost_id = insert(status="running", attempts=2, started_at=stale, worker_host="gone")
+    fresh_id = insert(status="running", attempts=1, started_at=utcnow(), worker_host="busy")
+    report = sweep(stack.db, stack.settings, celery)
+    assert (report.resent_stale, report.failed_lost) == (1, 1)
+    assert _row(stack, retry_id).status == JobStatus.RUNNING
+    lost = _row(stack, lost_id)
+    assert lost.status == JobStatus.FAILED and lost.error_code == "worker_lost"
+    assert _row(stack, fresh_id).status == JobStatus.RUNNING
+    assert _waiting(broker) == 1
