@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from shared.schemas.generation import (
+    MarketingCopyInput,
+    ProductDescriptionInput,
+    SeoMetadataInput,
+    SocialReplyInput,
+)
 from shared.schemas.user_profile import UserProfileInput
 
 JOB_INPUT_SCHEMAS: dict[str, type[BaseModel]] = {
     "user_profile": UserProfileInput,
+    "product_description": ProductDescriptionInput,
+    "seo_metadata": SeoMetadataInput,
+    "marketing_copy": MarketingCopyInput,
+    "social_reply": SocialReplyInput,
 }
 
 

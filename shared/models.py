@@ -97,6 +97,7 @@ class Job(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     webhook: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_hash: Mapped[str | None] = mapped_column(String(64))

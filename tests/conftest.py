@@ -10,7 +10,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from tests.support.processes import RedisServer  # noqa: E402
-from tests.support.stack import PostgresDatabase, build_stack  # noqa: E402
+from tests.support.stack import (  # noqa: E402
+    PostgresDatabase,
+    build_stack,
+    start_gpu_worker,
+)
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -47,6 +51,17 @@ def stack(request, redis_server, database_factory):
     redis_db = BACKENDS.index(request.param)
     built = build_stack(request.param, database_factory(request.param),
                         f"redis://127.0.0.1:{redis_server.port}/{redis_db}")
+    yield built
+    built.stop()
+
+
+@pytest.fixture(scope="session")
+def gen_stack(redis_server, database_factory):
+    """The API and a real gpu-queue worker (threads pool, one batcher) on SQLite."""
+    built = build_stack("sqlite", database_factory("sqlite"),
+                        f"redis://127.0.0.1:{redis_server.port}/7", with_worker=False,
+                        VITRINE_TORCH_THREADS="2")
+    built.workers.append(start_gpu_worker(built.env, name="gpu-sqlite"))
     yield built
     built.stop()
 

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from worker.generation.copywriting import describe_product, write_marketing_copy
+from worker.generation.seo import write_seo_metadata
+from worker.generation.social import reply_to_social
 from worker.profiling.handler import profile_user
 from worker.runner import Handler
 
 HANDLERS: dict[str, Handler] = {
     "user_profile": profile_user,
+    "product_description": describe_product,
+    "seo_metadata": write_seo_metadata,
+    "marketing_copy": write_marketing_copy,
+    "social_reply": reply_to_social,
 }

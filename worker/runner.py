@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy import update
 
 from shared import lifecycle
 from shared.db import Database
@@ -31,6 +33,18 @@ class InvalidJobInput(ValueError):
     """The input passed the schema but cannot be processed; the job fails `invalid_input`."""
 
 
+class JobTimedOut(RuntimeError):
+    """A handler gave up at its deadline (pools without Celery time limits, e.g. threads)."""
+
+
+class QualityCheckFailed(RuntimeError):
+    """Every attempt failed a blocking check; `details` (the attempts) is kept as the result."""
+
+    def __init__(self, message: str, details: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.details = details
+
+
 @dataclass
 class Outcome:
     """What a handler returns: the result document and the model that produced it."""
@@ -40,7 +54,39 @@ class Outcome:
     model_revision: str | None = None
 
 
-Handler = Callable[[dict[str, Any], ModelRegistry], Outcome]
+PROGRESS_INTERVAL_S = 0.25
+
+
+class JobContext:
+    """What a handler may know about its run: the job, its deadline, a progress reporter."""
+
+    def __init__(self, *, job_id: uuid.UUID, db: Database, settings: Settings,
+                 soft_limit_s: float) -> None:
+        self.job_id = job_id
+        self.settings = settings
+        self._db = db
+        self.deadline = time.monotonic() + soft_limit_s
+        self._last_write = 0.0
+        self._last_value: dict[str, Any] | None = None
+
+    def seconds_left(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def report_progress(self, progress: dict[str, Any], *, force: bool = False) -> None:
+        """Record progress, at most every PROGRESS_INTERVAL_S, only while still running."""
+        now = time.monotonic()
+        if progress == self._last_value or (not force and now - self._last_write
+                                            < PROGRESS_INTERVAL_S):
+            return
+        self._last_write, self._last_value = now, progress
+        with self._db.session() as session:
+            session.execute(
+                update(Job).where(Job.id == self.job_id, Job.status == JobStatus.RUNNING.value)
+                .values(progress=progress)
+            )
+
+
+Handler = Callable[[dict[str, Any], ModelRegistry, JobContext], Outcome]
 
 
 @dataclass(frozen=True)
@@ -77,11 +123,15 @@ class JobRunner:
             return "skipped"
         log.info("event=job_started job_id=%s type=%s attempt=%d", job_id, job_type,
                  claim.attempts)
+        soft, _ = self.settings.time_limits_for(job_type)
+        context = JobContext(job_id=claim.job_id, db=self.db, settings=self.settings,
+                             soft_limit_s=soft)
         try:
-            outcome = handler(claim.job_input, self.registry)
-        except SoftTimeLimitExceeded:
-            soft, _ = self.settings.time_limits_for(job_type)
+            outcome = handler(claim.job_input, self.registry, context)
+        except (SoftTimeLimitExceeded, JobTimedOut):
             return self._fail(claim, ErrorCode.TIMEOUT, f"job exceeded its {soft:g}s time limit")
+        except QualityCheckFailed as exc:
+            return self._fail(claim, ErrorCode.QUALITY_CHECK_FAILED, str(exc), exc.details)
         except InvalidJobInput as exc:
             return self._fail(claim, ErrorCode.INVALID_INPUT, str(exc))
         except Exception as exc:
@@ -146,12 +196,13 @@ class JobRunner:
         log.info("event=job_succeeded job_id=%s", claim.job_id)
         return "succeeded"
 
-    def _fail(self, claim: _Claim, code: ErrorCode, message: str) -> str:
+    def _fail(self, claim: _Claim, code: ErrorCode, message: str,
+              details: dict[str, Any] | None = None) -> str:
         with self.db.session() as session:
             won = lifecycle.transition(
                 session, claim.job_id, from_statuses=[JobStatus.RUNNING], to=JobStatus.FAILED,
                 extra_conditions=[Job.attempts == claim.attempts],
-                error_code=code.value, error_message=message[:2000],
+                error_code=code.value, error_message=message[:2000], result=details,
             )
         log.info("event=job_failed job_id=%s code=%s recorded=%s", claim.job_id, code, won)
         return "failed" if won else "discarded"

@@ -35,7 +35,9 @@ def _plan_models(sender, instance, conf, **_kwargs) -> None:
     queues = sorted(instance.app.amqp.queues.consume_from)
     plan = runtime.plan()
     plan.queues = queues
-    plan.concurrency = int(instance.concurrency or 1)
+    forks = _pool_forks(instance)
+    # In a threads pool the tasks share one process and one batcher: one torch user.
+    plan.concurrency = int(instance.concurrency or 1) if forks else 1
     try:
         plan.sources = resolve_sources(models_for_queues(queues), settings)
     except ModelLoadError as exc:
@@ -49,6 +51,20 @@ def _plan_models(sender, instance, conf, **_kwargs) -> None:
     log.info("event=worker_planned queues=%s concurrency=%d models=%s",
              ",".join(queues), plan.concurrency,
              ",".join(f"{k}:{s.name}" for k, s in plan.sources.items()) or "none")
+    if not forks:
+        # No child processes will start, so worker_process_init never comes: load here.
+        try:
+            _load_into_this_process(settings)
+        except Exception as exc:
+            log.critical("event=model_load_failed pid=%d error=%s", os.getpid(), exc)
+            raise SystemExit(f"vitrine worker cannot start: {exc}") from None
+
+
+def _pool_forks(instance) -> bool:
+    """True for prefork (and solo, which also sends worker_process_init)."""
+    pool = instance.pool_cls
+    module = pool if isinstance(pool, str) else getattr(pool, "__module__", "")
+    return not any(name in module for name in ("thread", "gevent", "eventlet"))
 
 
 def torch_threads_per_process(settings: Settings, concurrency: int) -> int:
@@ -58,27 +74,30 @@ def torch_threads_per_process(settings: Settings, concurrency: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, concurrency))
 
 
+def _load_into_this_process(settings: Settings) -> None:
+    plan = runtime.plan()
+    device = "cpu"
+    if plan.sources:
+        import torch
+
+        threads = torch_threads_per_process(settings, plan.concurrency)
+        torch.set_num_threads(threads)
+        device = resolve_device(settings.device)
+        log.info("event=process_init pid=%d device=%s torch_threads=%d",
+                 os.getpid(), device, threads)
+    registry = ModelRegistry.load(plan.sources, device)
+    # A fresh engine in each process: connections must never be shared across a fork.
+    runtime.install(runtime.WorkerRuntime(
+        settings=settings, db=Database(settings.database_url), registry=registry
+    ))
+
+
 @worker_process_init.connect
 def _load_models(**_kwargs) -> None:
-    settings = Settings.from_env()
-    plan = runtime.plan()
     try:
-        device = "cpu"
-        if plan.sources:
-            import torch
-
-            threads = torch_threads_per_process(settings, plan.concurrency)
-            torch.set_num_threads(threads)
-            device = resolve_device(settings.device)
-            log.info("event=process_init pid=%d device=%s torch_threads=%d",
-                     os.getpid(), device, threads)
-        registry = ModelRegistry.load(plan.sources, device)
+        _load_into_this_process(Settings.from_env())
     except Exception as exc:
         log.critical("event=model_load_failed pid=%d error=%s", os.getpid(), exc)
         # A child that cannot load would be respawned forever; stop the whole worker instead.
         os.kill(os.getppid(), signal.SIGTERM)
         os._exit(1)
-    # A fresh engine in the child: connections must never be shared across a fork.
-    runtime.install(runtime.WorkerRuntime(
-        settings=settings, db=Database(settings.database_url), registry=registry
-    ))

@@ -67,6 +67,7 @@ class JobView(StrictModel):
     priority: int
     input: dict[str, Any]
     result: dict[str, Any] | None
+    progress: dict[str, Any] | None
     error: JobError | None
     attempts: int
     model: JobModelInfo
@@ -93,6 +94,7 @@ def job_view(job: Job) -> dict[str, Any]:
         "priority": job.priority,
         "input": job.input,
         "result": job.result,
+        "progress": job.progress,
         "error": (
             {"code": job.error_code, "message": job.error_message or ""}
             if job.error_code else None

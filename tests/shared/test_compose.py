@@ -60,7 +60,8 @@ def test_celery_queues_exist_and_gpu_worker_is_one_process_with_a_gpu():
         command = SERVICES[name]["command"]
         assert set(command[command.index("-Q") + 1].split(",")) <= set(ALL_QUEUES)
     gpu = SERVICES["worker-gpu"]
-    assert gpu["command"][gpu["command"].index("--concurrency") + 1] == "1"
+    # One process (a threads pool, not prefork) so that one model and one batcher serve all.
+    assert gpu["command"][gpu["command"].index("--pool") + 1] == "threads"
     device = gpu["deploy"]["resources"]["reservations"]["devices"][0]
     assert device["driver"] == "nvidia" and "gpu" in device["capabilities"]
 

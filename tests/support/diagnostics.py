@@ -28,7 +28,7 @@ class RaiseInput(StrictModel):
     message: str = "boom"
 
 
-def sleep_then_echo(job_input: dict[str, Any], models: ModelRegistry) -> Outcome:
+def sleep_then_echo(job_input: dict[str, Any], models: ModelRegistry, context) -> Outcome:
     request = SleepInput.model_validate(job_input)
     deadline = time.monotonic() + request.seconds
     while time.monotonic() < deadline:
@@ -41,15 +41,51 @@ def sleep_then_echo(job_input: dict[str, Any], models: ModelRegistry) -> Outcome
                    model_name="diagnostic", model_revision="1")
 
 
-def raise_error(job_input: dict[str, Any], models: ModelRegistry) -> Outcome:
+def raise_error(job_input: dict[str, Any], models: ModelRegistry, context) -> Outcome:
     raise RuntimeError(RaiseInput.model_validate(job_input).message)
 
 
-DIAGNOSTIC_HANDLERS = {"diag_sleep": sleep_then_echo, "diag_raise": raise_error}
-DIAGNOSTIC_ROUTES = "diag_sleep=cpu,diag_raise=cpu"
+DIAGNOSTIC_ROUTES = "diag_sleep=cpu,diag_raise=cpu,diag_generate=gpu"
 DIAGNOSTIC_LIMITS = "diag_sleep=4/6"
 
 
 def register_diagnostic_types() -> None:
     register_job_type("diag_sleep", SleepInput)
     register_job_type("diag_raise", RaiseInput)
+    register_job_type("diag_generate", GenerateInput)
+
+
+class GenerateInput(StrictModel):
+    prompt: str
+    fail: bool = False
+    max_words: int = 20
+    seed: int = 1
+
+
+def generate_or_fail(job_input: dict[str, Any], models: ModelRegistry, context) -> Outcome:
+    """Real batched generation whose planted blocking check fails when `fail` is set."""
+    from worker.generation.attempts import (
+        AttemptPlan,
+        Candidate,
+        engine_for,
+        generate_until_clean,
+    )
+    from worker.generation.checks import CheckResult
+    from worker.generation.prompts import Template
+
+    request = GenerateInput.model_validate(job_input)
+    plan = AttemptPlan(Template("diag_generate/v1", "You are a helpful assistant.", "{prompt}"),
+                       {"prompt": request.prompt}, request.max_words, 0.7, request.seed)
+
+    def build(raw: str) -> Candidate:
+        planted = CheckResult("planted", not request.fail,
+                              "planted failure" if request.fail else "ok", True)
+        return Candidate({"text": raw}, [planted])
+
+    candidate, _ = generate_until_clean(engine_for(models, context.settings), plan, context,
+                                        context.settings, build)
+    return Outcome(result={"text": candidate.fields["text"], "attempts": plan.attempts_log})
+
+
+DIAGNOSTIC_HANDLERS = {"diag_sleep": sleep_then_echo, "diag_raise": raise_error,
+                       "diag_generate": generate_or_fail}

@@ -42,3 +42,26 @@ def purchase_events(lines: list[dict[str, str]]) -> list[dict]:
 def uci_products() -> list[dict[str, str]]:
     with UCI_PRODUCTS.open(newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+OFFICE_ITEMS = DATA / "amazon-office" / "Office.items.csv"
+
+
+@cache
+def office_products() -> list[dict]:
+    """Real Amazon Office products as generation `product` objects."""
+    import html
+
+    products = []
+    with OFFICE_ITEMS.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            product = {"title": html.unescape(row["title"])[:300]}
+            if row["brand"]:
+                product["brand"] = html.unescape(row["brand"])[:100]
+            if row["categories"]:
+                product["category"] = html.unescape(row["categories"])[:300]
+            description = html.unescape(row["description"]).strip()
+            if description:
+                product["features"] = [description.split(". ")[0][:300]]
+            products.append(product)
+    return products

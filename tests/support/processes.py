@@ -133,8 +133,8 @@ def celery_command(*args: str, app: str = "tests.support.worker_app") -> list[st
 
 
 def start_worker(env: dict[str, str], *, queues: str, concurrency: int, name: str,
-                 app: str = "tests.support.worker_app") -> LoggedProcess:
-    args = celery_command("worker", "-Q", queues, "-c", str(concurrency), "-n",
+                 app: str = "tests.support.worker_app", pool: str = "prefork") -> LoggedProcess:
+    args = celery_command("worker", "-Q", queues, "-c", str(concurrency), "-P", pool, "-n",
                           f"{name}@%h", "--without-mingle", "--without-gossip", app=app)
     return LoggedProcess(args, env, name)
 

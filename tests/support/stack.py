@@ -153,3 +153,11 @@ def start_cpu_worker(env: dict[str, str], *, name: str, concurrency: int = 2) ->
     worker.load_seconds = time.monotonic() - started
     worker.concurrency = concurrency
     return worker
+
+
+def start_gpu_worker(env: dict[str, str], *, name: str) -> LoggedProcess:
+    """A real gpu-queue worker: one process, a threads pool feeding one batcher."""
+    worker = start_worker(env, queues="gpu", concurrency=16, pool="threads", name=name)
+    worker.wait_for_log(" ready.", timeout=240)
+    worker.concurrency = 1
+    return worker

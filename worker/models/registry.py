@@ -14,7 +14,8 @@ from worker.models.sources import ModelLoadError, ModelSource, embedding_source,
 # What each queue's jobs need. Queues not listed (maintenance, webhooks) need no model.
 QUEUE_MODELS: dict[str, tuple[str, ...]] = {
     CPU_QUEUE: ("embedding",),
-    GPU_QUEUE: ("generation",),
+    # Social replies classify intent with the embedding model before generating.
+    GPU_QUEUE: ("generation", "embedding"),
 }
 
 

@@ -20,7 +20,7 @@ from worker.profiling.features import (
 )
 from worker.profiling.interests import TaxonomyCache, event_text, interest_profile
 from worker.profiling.segments import rfm
-from worker.runner import InvalidJobInput, Outcome
+from worker.runner import InvalidJobInput, JobContext, Outcome
 
 SPEND_SHARE_ENTRIES = 10
 
@@ -53,7 +53,9 @@ def _spend_share(purchases, monetary: float, best_tag_by_text: dict[str, str]) -
     return shares
 
 
-def profile_user(job_input: dict[str, Any], models: ModelRegistry) -> Outcome:
+def profile_user(
+    job_input: dict[str, Any], models: ModelRegistry, context: JobContext
+) -> Outcome:
     try:
         request = UserProfileInput.model_validate(job_input)
     except ValidationError as exc:

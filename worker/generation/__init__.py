@@ -1,0 +1,1 @@
+"""Generation jobs: prompts, a dynamic batcher over one causal LM, and output checks."""

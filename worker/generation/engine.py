@@ -1,0 +1,192 @@
+"""Dynamic batching over one causal LM, in-process (as Ray Serve's `@serve.batch` does).
+
+Concurrent tasks (the gpu worker runs a threads pool) submit prompts; one batching thread
+gathers up to `max_batch_size` of them, or whatever arrived within `max_wait_ms` of the
+first, and runs a single left-padded `generate`. Each request keeps its own seed, temperature,
+token budget and progress callback, so batch-mates never change each other's output and one
+request's failure never fails the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+import torch
+from transformers import LogitsProcessor, StoppingCriteria
+
+from worker.models.generation import Generator
+
+log = logging.getLogger("vitrine.batcher")
+
+TOP_P = 0.9
+REPETITION_PENALTY = 1.15
+PROGRESS_EVERY_S = 0.2
+
+
+@dataclass
+class GenerationRequest:
+    messages: list[dict[str, str]]
+    max_new_tokens: int
+    temperature: float
+    seed: int
+    on_progress: Callable[[int], None] | None = None
+    future: Future = field(default_factory=Future)
+
+
+@dataclass(frozen=True)
+class GenerationOutput:
+    text: str
+    tokens: int
+    finish_reason: str  # "stop" (end of turn) or "length" (token budget)
+    batch_size: int
+
+
+class _PerRowSampler(LogitsProcessor):
+    """Samples each row with its own generator, then hands generate a one-hot choice.
+
+    Running generate greedily over these one-hot scores keeps its batching, cache and
+    stopping logic while each row draws from its own seeded stream, so a result depends on
+    its own seed and prompt, not on what else was in the batch.
+    """
+
+    def __init__(self, requests: list[GenerationRequest], prompt_length: int, eos_id: int):
+        self.requests = requests
+        self.prompt_length = prompt_length
+        self.eos_id = eos_id
+        self.generators = [torch.Generator().manual_seed(r.seed) for r in requests]
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor):
+        step = input_ids.shape[1] - self.prompt_length
+        chosen = torch.empty(scores.shape[0], dtype=torch.long)
+        for row, request in enumerate(self.requests):
+            if step >= request.max_new_tokens:
+                chosen[row] = self.eos_id
+            elif request.temperature == 0:
+                chosen[row] = int(torch.argmax(scores[row]))
+            else:
+                chosen[row] = _sample_top_p(scores[row].float() / request.temperature,
+                                            self.generators[row])
+        one_hot = torch.full_like(scores, float("-inf"))
+        one_hot[torch.arange(scores.shape[0]), chosen] = 0.0
+        return one_hot
+
+
+def _sample_top_p(logits: torch.Tensor, generator: torch.Generator) -> int:
+    probabilities = torch.softmax(logits, dim=-1)
+    sorted_probs, order = torch.sort(probabilities, descending=True)
+    keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < TOP_P
+    sorted_probs = sorted_probs * keep
+    pick = torch.multinomial(sorted_probs / sorted_probs.sum(), 1, generator=generator)
+    return int(order[pick])
+
+
+class _ProgressReporter(StoppingCriteria):
+    """Never stops anything; tells each request how many tokens exist, a few times a second."""
+
+    def __init__(self, requests: list[GenerationRequest], prompt_length: int) -> None:
+        self.requests = requests
+        self.prompt_length = prompt_length
+        self.last = 0.0
+
+    def __call__(self, input_ids, scores, **kwargs) -> torch.BoolTensor:
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_EVERY_S:
+            self.last = now
+            step = input_ids.shape[1] - self.prompt_length
+            for request in self.requests:
+                if request.on_progress:
+                    try:
+                        request.on_progress(min(step, request.max_new_tokens))
+                    except Exception:  # a progress write must never break the batch
+                        log.exception("event=progress_callback_failed")
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+
+class BatchingGenerator:
+    """Owns the batching thread; `generate()` is safe to call from many task threads."""
+
+    def __init__(self, generator: Generator, *, max_batch_size: int, max_wait_ms: float) -> None:
+        self.generator = generator
+        self.max_batch_size = max_batch_size
+        self.max_wait_s = max_wait_ms / 1000
+        self._queue: queue.Queue[GenerationRequest] = queue.Queue()
+        self._thread = threading.Thread(target=self._serve, name="batcher", daemon=True)
+        self._thread.start()
+
+    def submit(self, request: GenerationRequest) -> Future:
+        self._queue.put(request)
+        return request.future
+
+    def _gather(self) -> list[GenerationRequest]:
+        batch = [self._queue.get()]
+        deadline = time.monotonic() + self.max_wait_s
+        while len(batch) < self.max_batch_size:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(self._queue.get(timeout=max(remaining, 0)) if remaining > 0
+                             else self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _serve(self) -> None:
+        while True:
+            batch = [r for r in self._gather() if r.future.set_running_or_notify_cancel()]
+            if not batch:
+                continue
+            try:
+                outputs = self._generate(batch)
+            except Exception as exc:
+                log.exception("event=batch_failed size=%d", len(batch))
+                if len(batch) == 1:
+                    batch[0].future.set_exception(exc)
+                    continue
+                # Isolate the culprit: run each request alone so one bad prompt fails alone.
+                for request in batch:
+                    try:
+                        request.future.set_result(self._generate([request])[0])
+                    except Exception as single_exc:
+                        request.future.set_exception(single_exc)
+                continue
+            for request, output in zip(batch, outputs, strict=True):
+                request.future.set_result(output)
+
+    @torch.inference_mode()
+    def _generate(self, batch: list[GenerationRequest]) -> list[GenerationOutput]:
+        tokenizer, model = self.generator.tokenizer, self.generator.model
+        prompts = [tokenizer.apply_chat_template(r.messages, tokenize=False,
+                                                 add_generation_prompt=True) for r in batch]
+        encoded = tokenizer(prompts, return_tensors="pt", padding=True,
+                            add_special_tokens=False).to(self.generator.device)
+        prompt_length = encoded["input_ids"].shape[1]
+        eos_id = tokenizer.eos_token_id
+        started = time.perf_counter()
+        output = model.generate(
+            **encoded,
+            max_new_tokens=max(r.max_new_tokens for r in batch) + 1,
+            do_sample=False,
+            repetition_penalty=REPETITION_PENALTY,
+            logits_processor=[_PerRowSampler(batch, prompt_length, eos_id)],
+            stopping_criteria=[_ProgressReporter(batch, prompt_length)],
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=eos_id,
+        )
+        results = []
+        for row, request in enumerate(batch):
+            generated = output[row, prompt_length:].tolist()
+            finish = "length"
+            if eos_id in generated:
+                generated = generated[: generated.index(eos_id)]
+                finish = "stop" if len(generated) < request.max_new_tokens else "length"
+            text = tokenizer.decode(generated, skip_special_tokens=True)
+            results.append(GenerationOutput(text=text, tokens=len(generated),
+                                            finish_reason=finish, batch_size=len(batch)))
+        log.info("event=batch_generated size=%d new_tokens=%d seconds=%.2f", len(batch),
+                 sum(r.tokens for r in results), time.perf_counter() - started)
+        return results
