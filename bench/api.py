@@ -20,18 +20,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select  # noqa: E402
-
-from shared.db import Database  # noqa: E402
-from shared.migrate import upgrade  # noqa: E402
-from shared.models import Tenant  # noqa: E402
-from shared.tenancy import create_api_key  # noqa: E402
+from bench.stack import GUNICORN_FLAGS, free_port, fresh_database, serve  # noqa: E402
 
 BODY = json.dumps({"type": "user_profile", "input": {"as_of": "2011-12-10T00:00:00Z", "events": [
     {"type": "purchase", "timestamp": "2011-11-01T10:00:00Z", "item_id": "22837",
@@ -40,14 +34,6 @@ BODY = json.dumps({"type": "user_profile", "input": {"as_of": "2011-12-10T00:00:
      "title": "PACK OF 6 BIRDY GIFT TAGS", "price": 1.25, "quantity": 12, "order_id": "536425"},
     {"type": "view", "timestamp": "2011-11-20T09:00:00Z", "title": "CHILLI LIGHTS"},
 ]}}).encode()
-GUNICORN_FLAGS = ["--workers", "2", "--threads", "8", "--backlog", "2048"]
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _client(port: int, path: str, headers: dict, count: int, queue: mp.Queue) -> None:
@@ -88,21 +74,6 @@ def _cells(result: dict) -> str:
     return f"{result['rps']:>10.0f} {result['p50_ms']:>7.1f} {result['p99_ms']:>7.1f}"
 
 
-def _serve(app: str, env: dict, port: int, log: Path) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *GUNICORN_FLAGS, app],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return process
-        except urllib.error.HTTPError:
-            return process  # the bare app has no /healthz: a 404 means it is up
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{app} did not start; see {log}")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=1000)
@@ -115,20 +86,14 @@ def main() -> int:
     servers, rows = [], []
     try:
         urls = {name: f"sqlite:///{workdir / name}.db" for name in ("real", "bare")}
-        keys = {}
+        keys, tenant_id = {}, None
         for name, url in urls.items():
-            upgrade(url)
-            database = Database(url)
-            with database.session() as session:
-                keys[name] = create_api_key(session, "bench")
-            with database.session() as session:
-                tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == "bench"))
-            database.dispose()
+            keys[name], tenant_id = fresh_database(url)
         env = dict(os.environ, BROKER_URL=args.broker, VITRINE_LOG_LEVEL="WARNING")
-        ports = {"real": _free_port(), "bare": _free_port()}
-        servers.append(_serve("api.wsgi:app", dict(env, DATABASE_URL=urls["real"]),
+        ports = {"real": free_port(), "bare": free_port()}
+        servers.append(serve("api.wsgi:app", dict(env, DATABASE_URL=urls["real"]),
                               ports["real"], workdir / "real.log"))
-        servers.append(_serve("bench.bare_app:app", dict(env, DATABASE_URL=urls["bare"],
+        servers.append(serve("bench.bare_app:app", dict(env, DATABASE_URL=urls["bare"],
                                                          BENCH_TENANT_ID=str(tenant_id)),
                               ports["bare"], workdir / "bare.log"))
         targets = {

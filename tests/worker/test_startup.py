@@ -29,12 +29,19 @@ def test_unloadable_model_stops_worker_from_the_child(redis_server, tmp_path):
     assert "VITRINE_EMBEDDING_MODEL: cannot load embedding model" in worker.output
 
 
-def test_gpu_queue_worker_loads_generation_model(redis_server, tmp_path):
+def test_queues_decide_which_models_a_worker_loads(redis_server, tmp_path):
     env = _env(redis_server, tmp_path)
-    worker = start_worker(env, queues="gpu", concurrency=1, name="gpu-check")
+    gpu = start_worker(env, queues="gpu", concurrency=4, pool="threads", name="gpu-check")
+    cpu = start_worker(env, queues="cpu", concurrency=1, name="cpu-check")
     try:
-        worker.wait_for_log("event=model_loaded kind=generation", timeout=180)
-        assert "kind=embedding" not in worker.output
-        assert "SmolLM2-135M-Instruct" in worker.output
+        gpu.wait_for_log(" ready.", timeout=240)
+        cpu.wait_for_log("event=model_loaded kind=embedding", timeout=120)
+        # A threads pool loads once, in the main process, before it reports ready.
+        assert gpu.count("event=model_loaded kind=generation") == 1
+        assert gpu.count("event=model_loaded kind=embedding") == 1
+        assert "MainProcess worker.models.generation" in gpu.output
+        assert "SmolLM2-135M-Instruct" in gpu.output
+        assert "kind=generation" not in cpu.output
     finally:
-        worker.stop()
+        gpu.stop()
+        cpu.stop()

@@ -60,30 +60,34 @@ class _PerRowSampler(LogitsProcessor):
         self.prompt_length = prompt_length
         self.eos_id = eos_id
         self.generators = [torch.Generator().manual_seed(r.seed) for r in requests]
+        self.greedy = torch.tensor([r.temperature == 0 for r in requests])
+        # Greedy rows get a dummy temperature; their sample is replaced by the argmax.
+        self.temperatures = torch.tensor([r.temperature or 1.0 for r in requests])
+        self.budgets = torch.tensor([r.max_new_tokens for r in requests])
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor):
         step = input_ids.shape[1] - self.prompt_length
-        chosen = torch.empty(scores.shape[0], dtype=torch.long)
-        for row, request in enumerate(self.requests):
-            if step >= request.max_new_tokens:
-                chosen[row] = self.eos_id
-            elif request.temperature == 0:
-                chosen[row] = int(torch.argmax(scores[row]))
-            else:
-                chosen[row] = _sample_top_p(scores[row].float() / request.temperature,
-                                            self.generators[row])
+        # One uniform draw per row from that row's own generator; the rest is vectorised.
+        uniforms = torch.cat([torch.rand(1, generator=g) for g in self.generators])
+        chosen = _sample_rows(scores.float(), self.temperatures, uniforms)
+        chosen[self.greedy] = torch.argmax(scores[self.greedy], dim=-1)
+        chosen[self.budgets <= step] = self.eos_id
         one_hot = torch.full_like(scores, float("-inf"))
         one_hot[torch.arange(scores.shape[0]), chosen] = 0.0
         return one_hot
 
 
-def _sample_top_p(logits: torch.Tensor, generator: torch.Generator) -> int:
-    probabilities = torch.softmax(logits, dim=-1)
-    sorted_probs, order = torch.sort(probabilities, descending=True)
+def _sample_rows(logits: torch.Tensor, temperatures: torch.Tensor,
+                 uniforms: torch.Tensor) -> torch.Tensor:
+    """Top-p sampling for every row at once, by inverse CDF with the given uniform draws."""
+    probabilities = torch.softmax(logits / temperatures[:, None], dim=-1)
+    sorted_probs, order = torch.sort(probabilities, dim=-1, descending=True)
     keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < TOP_P
     sorted_probs = sorted_probs * keep
-    pick = torch.multinomial(sorted_probs / sorted_probs.sum(), 1, generator=generator)
-    return int(order[pick])
+    cumulative = torch.cumsum(sorted_probs, dim=-1)
+    targets = uniforms[:, None] * cumulative[:, -1:]
+    index = torch.searchsorted(cumulative, targets).clamp(max=logits.shape[-1] - 1)
+    return order.gather(-1, index).squeeze(-1)
 
 
 class _ProgressReporter(StoppingCriteria):
@@ -124,15 +128,24 @@ class BatchingGenerator:
         return request.future
 
     def _gather(self) -> list[GenerationRequest]:
+        """The first waiting prompt plus all that follow within max_wait of the one before.
+
+        A burst of HTTP submissions reaches the worker over tens of milliseconds; a window
+        that slides with each arrival (capped at ten windows) collects the whole burst,
+        where a fixed window from the first arrival split it into a full batch and a
+        straggler batch that waited for the first to finish.
+        """
         batch = [self._queue.get()]
+        cap = time.monotonic() + 10 * self.max_wait_s
         deadline = time.monotonic() + self.max_wait_s
         while len(batch) < self.max_batch_size:
-            remaining = deadline - time.monotonic()
+            remaining = min(deadline, cap) - time.monotonic()
             try:
                 batch.append(self._queue.get(timeout=max(remaining, 0)) if remaining > 0
                              else self._queue.get_nowait())
             except queue.Empty:
                 break
+            deadline = time.monotonic() + self.max_wait_s
         return batch
 
     def _serve(self) -> None:

@@ -1,0 +1,85 @@
+"""Helpers the benchmarks share: fresh databases, a gunicorn API, a Celery worker."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from sqlalchemy import select
+
+from shared.db import Database
+from shared.migrate import upgrade
+from shared.models import Tenant
+from shared.tenancy import create_api_key
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN_FLAGS = ["--workers", "2", "--threads", "8", "--backlog", "2048"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fresh_database(url: str, tenant: str = "bench") -> tuple[str, str]:
+    """Migrate `url`, create a tenant with a key; returns (api key, tenant id)."""
+    upgrade(url)
+    database = Database(url)
+    with database.session() as session:
+        key = create_api_key(session, tenant)
+    with database.session() as session:
+        tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == tenant))
+    database.dispose()
+    return key, str(tenant_id)
+
+
+def serve(app: str, env: dict, port: int, log: Path) -> subprocess.Popen:
+    """gunicorn serving `app` on 127.0.0.1:port; returns once it answers."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *GUNICORN_FLAGS, app],
+        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return process
+        except urllib.error.HTTPError:
+            return process  # an app without /healthz answers 404: it is up
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{app} did not start; see {log}")
+
+
+def start_worker(env: dict, log: Path, *args: str, ready: str, timeout: float = 300):
+    """A Celery worker; returns once `ready` appears in its log."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "worker.app", "worker", *args],
+        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while ready not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"worker did not start; see {log}")
+        time.sleep(0.2)
+    return process
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+def bench_env(**extra: str) -> dict:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+               TOKENIZERS_PARALLELISM="false", VITRINE_LOG_LEVEL="WARNING")
+    env.update(extra)
+    return env
