@@ -16,6 +16,7 @@ from worker.generation.checks import (
     check_length,
     check_no_pii,
     check_repetition,
+    check_well_formed,
 )
 from worker.generation.pii import find_pii, redact
 from worker.generation.seo import assemble
@@ -114,3 +115,47 @@ def test_seo_uses_a_good_model_answer_and_says_so():
     assert fields["meta_title"] == "VTech Cordless Phone CS6114"
     assert fields["sources"]["meta_title"] == "model" and fields["source"] == "model"
     assert fields["keywords"][:2] == ["cordless phone", "vtech phone"]
+
+
+@pytest.mark.parametrize("text", [
+    "At your earliest discretion, please provide a product fact without any special formatting.",
+    "Here is the requested text within the word limit.",
+])
+def test_echoed_instructions_are_caught(text):
+    assert not check_boilerplate(text).passed
+
+
+@pytest.mark.parametrize("text", [
+    "Great pen. #HololenshotrKdXVNwYzMgvFyEaWxkfCBAuOQAiAMZLnBmSlbGVtRj",
+    "75% OFF NOW! Visit http://www.example-deals.com/product_info.html today.",
+    "DOCUMENTED ON AVERAGE STORIES OF EXCLUSIVE OUR WORK BY THEM combined with you.",
+])
+def test_gibberish_links_and_shouting_are_caught(text):
+    assert not check_well_formed(text, SOURCE).passed
+
+
+def test_well_formed_copy_passes_even_with_input_acronyms():
+    source = '{"title": "VTECH CS6114 DECT 6.0 Cordless Phone"}'
+    assert check_well_formed("The VTECH CS6114 is a DECT cordless phone for busy homes.",
+                             source).passed
+
+
+def test_slug_does_not_repeat_a_brand_already_in_the_title():
+    product = {"title": "BIC Round Stic Ball Pen, Fine Point", "brand": "BIC"}
+    request = SeoMetadataInput.model_validate({"product": product})
+    fields, _ = assemble("", request, request.model_dump_json(), block_facts=False)
+    assert fields["slug"] == "bic-round-stic-ball-pen-fine-point"
+
+
+def test_off_topic_model_fields_fall_back():
+    request = SeoMetadataInput.model_validate({"product": office_products()[0]})
+    raw = "TITLE: Outdoor furniture for summer\nDESCRIPTION: Garden chairs in teak."
+
+    def off_topic(text):
+        from worker.generation.checks import CheckResult
+        return CheckResult("on_topic", False, "similarity 0.05", True)
+
+    fields, _ = assemble(raw, request, request.model_dump_json(), block_facts=False,
+                         on_topic=off_topic)
+    assert fields["sources"]["meta_title"] == "fallback"
+    assert "furniture" not in fields["meta_title"].lower()

@@ -16,9 +16,15 @@ BOILERPLATE = re.compile(
     r"(\bas an ai\b|\blanguage model\b|\bi can(?:'|’)?t\b|\bi cannot\b|\bi(?:'|’)m unable\b|"
     r"\bi am unable\b|\bi(?:'|’)m sorry\b|\bi am sorry\b|\bi apologi[sz]e\b|"
     r"^\s*(?:sure|certainly|of course|absolutely)\b[,!.]?|\bhere(?:'|’)?s (?:a|an|the|your)\b|"
-    r"\bhere is (?:a|an|the|your)\b)",
+    r"\bhere is (?:a|an|the|your)\b|"
+    # The prompt's own instructions echoed back instead of followed.
+    r"\bproduct facts?\b|\bwithout any (?:special )?formatting\b|\bword (?:count|limit)\b|"
+    r"\bat most \d+ words\b|\brequested text\b)",
     re.IGNORECASE,
 )
+URL = re.compile(r"\b(?:https?://|www\.)\S+", re.I)
+LONG_WORD = 25
+MAX_CAPS_SHARE = 0.3
 TERMINAL = re.compile(r"[.!?…][\"'”’)\]]*\s*$")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 MATERIALS = (
@@ -75,6 +81,25 @@ def check_repetition(text: str, max_share: float = 0.15) -> CheckResult:
     return CheckResult("no_repetition", passed,
                        f"repeated trigram share {share:.2f}" + (f", a word {run}x in a row"
                                                                  if run else ""), True)
+
+
+def check_well_formed(text: str, source: str) -> CheckResult:
+    """No run-on gibberish tokens, no links the client did not give, not mostly shouting."""
+    source_lower = source.lower()
+    problems = []
+    long_words = [w for w in re.findall(r"\S+", text)
+                  if len(w.strip(".,;:!?\"'()")) > LONG_WORD and w.lower() not in source_lower
+                  and not URL.match(w)]
+    if long_words:
+        problems.append(f"gibberish token {long_words[0][:30]!r}")
+    links = [u for u in URL.findall(text) if u.lower().rstrip(".,)") not in source_lower]
+    if links:
+        problems.append(f"link not in the input {links[0][:40]!r}")
+    lettered = [w for w in words(text) if sum(c.isalpha() for c in w) >= 3]
+    shouted = [w for w in lettered if w.isupper() and w.lower() not in source_lower]
+    if lettered and len(shouted) / len(lettered) > MAX_CAPS_SHARE:
+        problems.append(f"{len(shouted)} of {len(lettered)} words in capitals")
+    return CheckResult("well_formed", not problems, "; ".join(problems) or "ok", True)
 
 
 def check_length(text: str, min_words: int, max_words: int) -> CheckResult:
@@ -141,6 +166,7 @@ def run_text_checks(text: str, *, source: str, brand: str | None, min_words: int
         check_complete(text),
         check_repetition(text),
         check_length(text, min_words, max_words),
+        check_well_formed(text, source),
         check_facts(text, source, brand, block_facts),
         check_no_pii(text),
     ]

@@ -17,6 +17,7 @@ from worker.generation.attempts import (
 from worker.generation.checks import CheckResult, run_text_checks, words
 from worker.generation.inputs import parse_redacted, source_text
 from worker.generation.prompts import MARKETING, PRODUCT_DESCRIPTION, option_phrases, product_facts
+from worker.generation.relevance import check_relevance
 from worker.generation.text import fit_sentences, sentences, tidy
 from worker.models.registry import ModelRegistry
 from worker.runner import JobContext, Outcome
@@ -41,16 +42,19 @@ def describe_product(
     options = request.options
     source = source_text(request)
 
+    facts = product_facts(request.product)
+    embedder = models.require_embedder()
+
     def build(raw: str) -> Candidate:
         text = fit_sentences(tidy(raw), options.max_words)
         checks = run_text_checks(text, source=source, brand=request.product.brand,
                                  min_words=min_words_for(options.max_words),
                                  max_words=options.max_words,
                                  block_facts=settings.block_unsupported_facts)
+        checks.append(check_relevance(embedder, text, facts))
         return Candidate({"text": text, "word_count": len(words(text))}, checks)
 
-    plan = AttemptPlan(PRODUCT_DESCRIPTION,
-                       {**option_phrases(options), "facts": product_facts(request.product)},
+    plan = AttemptPlan(PRODUCT_DESCRIPTION, {**option_phrases(options), "facts": facts},
                        options.max_words, options.temperature, options.seed)
     candidate, decoding = generate_until_clean(engine_for(models, settings), plan, context,
                                                settings, build)
@@ -105,6 +109,8 @@ def write_marketing_copy(
     source = source_text(request)
     brand = request.products[0].brand if request.products else None
     facts = "\n\n".join(product_facts(p) for p in request.products) or "- (no products given)"
+    embedder = models.require_embedder()
+    reference = f"{request.topic}\n{facts}" if request.products else request.topic
 
     def build(raw: str) -> Candidate:
         if request.format == "video_script":
@@ -118,6 +124,7 @@ def write_marketing_copy(
                                      block_facts=settings.block_unsupported_facts)
             checks.append(CheckResult("script_format", len(scenes) >= 2,
                                       f"{len(scenes)} scenes ({scene_source})", True))
+            checks.append(check_relevance(embedder, text, reference))
             return Candidate({"title": request.topic, "text": text, "scenes": scenes,
                               "scene_source": scene_source}, checks)
         title, body = _split_title(raw, request.topic)
@@ -126,6 +133,7 @@ def write_marketing_copy(
                                  min_words=min_words_for(options.max_words),
                                  max_words=options.max_words,
                                  block_facts=settings.block_unsupported_facts)
+        checks.append(check_relevance(embedder, text, reference))
         return Candidate({"title": title, "text": text, "word_count": len(words(text))}, checks)
 
     template = MARKETING[request.format.value]

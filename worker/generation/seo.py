@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 from shared.schemas.generation import Product, SeoMetadataInput
@@ -26,6 +27,7 @@ from worker.generation.checks import (
 )
 from worker.generation.inputs import parse_redacted, source_text
 from worker.generation.prompts import SEO_METADATA, option_phrases, product_facts
+from worker.generation.relevance import check_relevance
 from worker.models.registry import ModelRegistry
 from worker.runner import JobContext, Outcome
 
@@ -63,23 +65,29 @@ def parse_lines(raw: str) -> dict[str, str]:
     return fields
 
 
+STOPWORDS = frozenset("a an and the of for with in on by to from plus pack set per x".split())
+
+
 def fallback_keywords(product: Product, requested: list[str]) -> list[str]:
-    """Search phrases built from the product data itself."""
-    title_words = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9'-]+", product.title)
-                   if len(w) > 2]
-    phrases = [*requested]
+    """Search phrases built from the product data itself, most specific first."""
+    head = re.split(r"[,(]", product.title)[0]
+    content = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9'&-]*", head)
+               if w.lower() not in STOPWORDS and len(w) > 1]
     if product.brand:
+        content = [w for w in content if w.lower() != product.brand.lower()] or content
+    phrases = [*requested]
+    if 2 <= len(content) <= 5:
+        phrases.append(" ".join(content))
+    phrases += [f"{a} {b}" for a, b in zip(content, content[1:], strict=False)][-3:]
+    if product.brand and content:
+        phrases.append(f"{product.brand} {content[-1]}")
         phrases.append(product.brand)
     if product.category:
-        phrases += [part.strip() for part in re.split(r"[,>/|]", product.category)]
-    phrases += [" ".join(title_words[i:i + 2]) for i in range(0, len(title_words) - 1, 2)]
+        phrases += [part.strip() for part in re.split(r"[,>/|]", product.category)][::-1]
     phrases += [str(v) for v in product.attributes.values() if isinstance(v, str)]
-    phrases += title_words
-    if product.brand and title_words:
-        phrases.append(f"{product.brand} {title_words[-1]}")
     # Shopping phrases around the product's name guarantee enough distinct keywords even for
     # a one-word title with no brand or category.
-    core = " ".join(title_words[:3]) or product.title
+    core = " ".join(content[-2:]) or product.title
     phrases += [f"buy {core}", f"{core} online", f"best {core}", f"{core} price",
                 f"{core} deals"]
     return phrases
@@ -102,9 +110,14 @@ def _fallback_description(product: Product) -> str:
     return clip(" ".join(parts), DESCRIPTION_MAX)
 
 
-def assemble(raw: str, request: SeoMetadataInput, source: str,
-             block_facts: bool) -> tuple[dict[str, Any], list[CheckResult]]:
-    """Parsed, repaired or fallback fields that always meet the limits, and their checks."""
+def assemble(raw: str, request: SeoMetadataInput, source: str, block_facts: bool,
+             on_topic: Callable[[str], CheckResult] | None = None,
+             ) -> tuple[dict[str, Any], list[CheckResult]]:
+    """Parsed, repaired or fallback fields that always meet the limits, and their checks.
+
+    `on_topic` (the embedding relevance check) rejects a model-written title or description
+    that is not about the product; the field then falls back to one built from the product.
+    """
     product = request.product
     parsed = parse_lines(raw)
     sources: dict[str, str] = {}
@@ -113,7 +126,10 @@ def assemble(raw: str, request: SeoMetadataInput, source: str,
     def usable(name: str, value: str | None) -> bool:
         if not value:
             return False
-        problems = [c for c in (check_boilerplate(value), check_no_pii(value)) if not c.passed]
+        candidates = [check_boilerplate(value), check_no_pii(value)]
+        if on_topic is not None and name in {"meta_title", "meta_description"}:
+            candidates.append(on_topic(value))
+        problems = [c for c in candidates if not c.passed]
         checks.extend(CheckResult(f"{name}.{c.name}", False, c.detail, False) for c in problems)
         return not problems
 
@@ -144,7 +160,9 @@ def assemble(raw: str, request: SeoMetadataInput, source: str,
             [*keywords, *fallback_keywords(product, request.options.keywords)])
         sources["keywords"] = "repaired" if model_keywords else "fallback"
     fields["keywords"] = keywords
-    fields["slug"] = slugify(f"{product.brand or ''} {product.title}")
+    brand_in_title = product.brand and product.brand.lower() in product.title.lower()
+    fields["slug"] = slugify(product.title if brand_in_title or not product.brand
+                             else f"{product.brand} {product.title}")
     sources["slug"] = "fallback"  # always derived from the product: stable URLs
     fields["source"] = "fallback" if all(
         sources[k] == "fallback" for k in ("meta_title", "meta_description")) else "model"
@@ -177,12 +195,16 @@ def write_seo_metadata(
     request, redactions = parse_redacted(SeoMetadataInput, job_input)
     source = source_text(request)
 
+    embedder = models.require_embedder()
+    facts = product_facts(request.product)
+
     def build(raw: str) -> Candidate:
-        fields, checks = assemble(raw, request, source, settings.block_unsupported_facts)
+        fields, checks = assemble(raw, request, source, settings.block_unsupported_facts,
+                                  on_topic=lambda text: check_relevance(embedder, text, facts))
         return Candidate(fields, checks)
 
     plan = AttemptPlan(SEO_METADATA, {**option_phrases(request.options),
-                                      "facts": product_facts(request.product)},
+                                                     "facts": facts},
                        90, request.options.temperature, request.options.seed)
     candidate, decoding = generate_until_clean(engine_for(models, settings), plan, context,
                                                settings, build)
