@@ -9,7 +9,7 @@ import logging
 
 from flask import Flask
 
-from api import auth, cli, errors, health, jobs, openapi
+from api import auth, catalogs, cli, errors, health, jobs, openapi
 from shared.db import Database
 from shared.job_types import JOB_INPUT_SCHEMAS
 from shared.queues import make_celery
@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["vitrine.key_cache"] = auth.KeyCache()
 
     app.register_blueprint(jobs.bp)
+    app.register_blueprint(catalogs.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     errors.init_app(app)

@@ -18,6 +18,7 @@ from api.auth import authenticate
 from api.body import json_body, require_object
 from api.errors import ApiError
 from shared import lifecycle
+from shared.catalogs import InputProblem, check_recommendation
 from shared.dispatch import send_job
 from shared.job_types import JOB_INPUT_SCHEMAS
 from shared.models import Job, utcnow
@@ -29,6 +30,8 @@ bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 bp.before_request(authenticate)
 
 MAX_IDEMPOTENCY_KEY = 255
+# Checks that need the database: the names an input refers to must exist for the tenant.
+INPUT_CHECKS = {"recommendation": check_recommendation}
 DEFAULT_PAGE, MAX_PAGE = 20, 100
 
 
@@ -52,6 +55,14 @@ def _validate_submission(body: dict) -> tuple[JobCreate, dict]:
     except ValidationError as exc:
         raise ApiError(422, "validation_error", f"input is invalid for {envelope.type}",
                        validation_details(exc, prefix="input")) from None
+    check = INPUT_CHECKS.get(envelope.type)
+    if check is not None:
+        try:
+            with _db().session() as session:
+                check(session, g.tenant_id, job_input)
+        except InputProblem as problem:
+            code = "not_found" if problem.status == 404 else "validation_error"
+            raise ApiError(problem.status, code, problem.message, problem.details) from None
     return envelope, job_input.model_dump(mode="json", exclude_none=True)
 
 

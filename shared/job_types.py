@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from shared.schemas.catalogs import RecommendationInput
 from shared.schemas.generation import (
     MarketingCopyInput,
     ProductDescriptionInput,
@@ -18,6 +19,7 @@ JOB_INPUT_SCHEMAS: dict[str, type[BaseModel]] = {
     "seo_metadata": SeoMetadataInput,
     "marketing_copy": MarketingCopyInput,
     "social_reply": SocialReplyInput,
+    "recommendation": RecommendationInput,
 }
 
 

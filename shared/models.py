@@ -8,10 +8,13 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -128,3 +131,53 @@ class Job(Base):
         if self.started_at is None or self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+class Catalog(Base):
+    """A tenant's product catalog; `version` moves on every item change, `events_version` on
+    every batch of shopper events, so workers can cache what they derive from either."""
+
+    __tablename__ = "catalogs"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_catalogs_tenant_name"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    events_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CatalogItem(Base):
+    __tablename__ = "catalog_items"
+
+    catalog_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("catalogs.id", ondelete="CASCADE"), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    brand: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    price: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    in_stock: Mapped[bool] = mapped_column(Boolean, default=True)
+    popularity: Mapped[float] = mapped_column(Float, default=0.0)
+    # Hash of the text that is embedded; the embedding is current when the two hashes match.
+    content_hash: Mapped[str] = mapped_column(String(64))
+    embedded_hash: Mapped[str | None] = mapped_column(String(64))
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CatalogEvent(Base):
+    """One shopper interaction with a catalog item, the data co-occurrence is learned from."""
+
+    __tablename__ = "catalog_events"
+    __table_args__ = (Index("ix_catalog_events_catalog", "catalog_id", "shopper_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    catalog_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("catalogs.id", ondelete="CASCADE"))
+    shopper_id: Mapped[str] = mapped_column(String(200))
+    item_id: Mapped[str] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(16), default="purchase")
+    occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -18,6 +18,7 @@ MAINTENANCE_QUEUE = "maintenance"
 ALL_QUEUES = (CPU_QUEUE, GPU_QUEUE, WEBHOOKS_QUEUE, MAINTENANCE_QUEUE)
 
 SWEEP_TASK = "vitrine.sweep_jobs"
+EMBED_CATALOG_TASK = "vitrine.embed_catalog"
 
 # API priority is 0 (lowest) .. 9 (most urgent); Redis serves priority 0 first, so we invert.
 PRIORITY_LEVELS = 10
@@ -54,6 +55,7 @@ def make_celery(settings: Settings, *, name: str = "vitrine") -> Celery:
         task_routes={
             **{task_name_for(t): {"queue": q} for t, q in settings.queue_routes.items()},
             SWEEP_TASK: {"queue": MAINTENANCE_QUEUE},
+            EMBED_CATALOG_TASK: {"queue": CPU_QUEUE},
         },
         broker_connection_retry_on_startup=True,
         broker_transport_options={

@@ -98,6 +98,11 @@ _VARIABLES: tuple[_Variable, ...] = (
               "Celery broker (Redis)."),
     _Variable("max_body_bytes", "VITRINE_MAX_BODY_BYTES", "1048576", _parse_int,
               "Largest request body the API accepts; larger bodies get 413."),
+    _Variable("catalog_max_items", "VITRINE_CATALOG_MAX_ITEMS", "1000", _parse_int,
+              "Most items one PUT /v1/catalogs/{id}/items may carry."),
+    _Variable("ann_min_items", "VITRINE_ANN_MIN_ITEMS", "20000", _parse_int,
+              "Catalogs with at least this many items are searched with a faiss HNSW index "
+              "instead of brute-force cosine."),
     _Variable("queue_routes", "VITRINE_QUEUE_ROUTES",
               "user_profile=cpu,recommendation=cpu,product_description=gpu,seo_metadata=gpu,"
               "marketing_copy=gpu,social_reply=gpu",
@@ -152,6 +157,8 @@ class Settings:
     database_url: str
     broker_url: str
     max_body_bytes: int
+    catalog_max_items: int
+    ann_min_items: int
     queue_routes: dict[str, str]
     time_limits: dict[str, tuple[float, float]]
     default_soft_time_limit_s: float

@@ -6,6 +6,7 @@ from worker.generation.copywriting import describe_product, write_marketing_copy
 from worker.generation.seo import write_seo_metadata
 from worker.generation.social import reply_to_social
 from worker.profiling.handler import profile_user
+from worker.recommendation.handler import recommend
 from worker.runner import Handler
 
 HANDLERS: dict[str, Handler] = {
@@ -14,4 +15,5 @@ HANDLERS: dict[str, Handler] = {
     "seo_metadata": write_seo_metadata,
     "marketing_copy": write_marketing_copy,
     "social_reply": reply_to_social,
+    "recommendation": recommend,
 }

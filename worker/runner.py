@@ -60,11 +60,12 @@ PROGRESS_INTERVAL_S = 0.25
 class JobContext:
     """What a handler may know about its run: the job, its deadline, a progress reporter."""
 
-    def __init__(self, *, job_id: uuid.UUID, db: Database, settings: Settings,
-                 soft_limit_s: float) -> None:
+    def __init__(self, *, job_id: uuid.UUID, tenant_id: uuid.UUID | None, db: Database,
+                 settings: Settings, soft_limit_s: float) -> None:
         self.job_id = job_id
+        self.tenant_id = tenant_id
         self.settings = settings
-        self._db = db
+        self.db = db
         self.deadline = time.monotonic() + soft_limit_s
         self._last_write = 0.0
         self._last_value: dict[str, Any] | None = None
@@ -79,7 +80,7 @@ class JobContext:
                                             < PROGRESS_INTERVAL_S):
             return
         self._last_write, self._last_value = now, progress
-        with self._db.session() as session:
+        with self.db.session() as session:
             session.execute(
                 update(Job).where(Job.id == self.job_id, Job.status == JobStatus.RUNNING.value)
                 .values(progress=progress)
@@ -94,6 +95,7 @@ class _Claim:
     job_id: uuid.UUID
     job_input: dict[str, Any]
     attempts: int
+    tenant_id: uuid.UUID | None = None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -124,8 +126,8 @@ class JobRunner:
         log.info("event=job_started job_id=%s type=%s attempt=%d", job_id, job_type,
                  claim.attempts)
         soft, _ = self.settings.time_limits_for(job_type)
-        context = JobContext(job_id=claim.job_id, db=self.db, settings=self.settings,
-                             soft_limit_s=soft)
+        context = JobContext(job_id=claim.job_id, tenant_id=claim.tenant_id, db=self.db,
+                             settings=self.settings, soft_limit_s=soft)
         try:
             outcome = handler(claim.job_input, self.registry, context)
         except (SoftTimeLimitExceeded, JobTimedOut):
@@ -170,7 +172,7 @@ class JobRunner:
             if not won:
                 log.info("event=job_skipped job_id=%s status=%s", job_id, job.status)
                 return None
-            return _Claim(job_id, job.input, job.attempts + 1)
+            return _Claim(job_id, job.input, job.attempts + 1, job.tenant_id)
 
     def _previous_run_is_dead(self, job: Job, job_type: str) -> bool:
         """True when the run recorded on a `running` job can no longer finish."""

@@ -17,8 +17,8 @@ from sqlalchemy import or_, select, update
 from shared import lifecycle
 from shared.db import Database
 from shared.dispatch import send_job
-from shared.models import Job, utcnow
-from shared.queues import CPU_QUEUE, GPU_QUEUE
+from shared.models import CatalogItem, Job, utcnow
+from shared.queues import CPU_QUEUE, EMBED_CATALOG_TASK, GPU_QUEUE
 from shared.settings import Settings
 from shared.status import ErrorCode, JobStatus
 
@@ -34,6 +34,7 @@ class SweepReport:
     failed_lost: int = 0
     send_failures: int = 0
     left_in_backlog: int = 0
+    catalogs_to_embed: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -47,7 +48,9 @@ def sweep(
     report = SweepReport()
     _resend_queued(db, settings, celery, now, report)
     _settle_stale_running(db, settings, celery, now, report)
-    if report.resent_queued or report.resent_stale or report.failed_lost:
+    _resend_catalog_embedding(db, settings, celery, now, report)
+    if report.resent_queued or report.resent_stale or report.failed_lost or \
+            report.catalogs_to_embed:
         log.info("event=sweep %s", " ".join(f"{k}={v}" for k, v in report.as_dict().items()))
     return report
 
@@ -130,3 +133,24 @@ def _settle_stale_running(db, settings, celery, now, report: SweepReport) -> Non
         else:
             report.send_failures += 1
             return
+
+
+def _resend_catalog_embedding(db, settings, celery, now, report: SweepReport) -> None:
+    """Catalog items still unembedded long after they changed: their task was lost."""
+    cutoff = now - timedelta(seconds=settings.requeue_after_s)
+    with db.session() as session:
+        catalog_ids = session.scalars(
+            select(CatalogItem.catalog_id).where(
+                (CatalogItem.embedded_hash.is_(None))
+                | (CatalogItem.embedded_hash != CatalogItem.content_hash),
+                CatalogItem.updated_at < cutoff,
+            ).distinct().limit(50)
+        ).all()
+    for catalog_id in catalog_ids:
+        try:
+            celery.send_task(EMBED_CATALOG_TASK, args=[str(catalog_id)])
+        except Exception as exc:
+            log.warning("event=embed_resend_failed catalog=%s error=%r", catalog_id, exc)
+            report.send_failures += 1
+            return
+        report.catalogs_to_embed += 1

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 from celery import Celery, Task
 from celery.worker.request import Request
 
 from shared.db import Database
-from shared.queues import SWEEP_TASK, task_name_for
+from shared.queues import EMBED_CATALOG_TASK, SWEEP_TASK, task_name_for
 from shared.settings import Settings
 from worker import runtime
+from worker.recommendation.embedding import embed_pending
 from worker.runner import Handler, JobRunner, record_hard_timeout
 from worker.sweeper import sweep
 
@@ -58,6 +60,17 @@ def register_job_task(app: Celery, settings: Settings, job_type: str, handler: H
     return app.task(
         name=task_name_for(job_type), base=JobTask, soft_time_limit=soft, time_limit=hard,
     )(run_job)
+
+
+def register_embed_task(app: Celery) -> Task:
+    @app.task(name=EMBED_CATALOG_TASK)
+    def embed_catalog(catalog_id: str) -> int:
+        """Embed a catalog's new and changed items (idempotent; duplicates are harmless)."""
+        state = runtime.current()
+        return embed_pending(state.db, state.registry.require_embedder(),
+                             uuid.UUID(catalog_id))
+
+    return embed_catalog
 
 
 def register_sweep_task(app: Celery) -> Task:

@@ -65,3 +65,49 @@ def office_products() -> list[dict]:
                 product["features"] = [description.split(". ")[0][:300]]
             products.append(product)
     return products
+
+
+OFFICE_INTERACTIONS = DATA / "amazon-office" / "Office.interactions.csv"
+
+
+@cache
+def office_sequences() -> dict[str, list[str]]:
+    """Each shopper's chronological item ids (as strings, the catalog's ids)."""
+    sequences: dict[str, list[str]] = defaultdict(list)
+    with OFFICE_INTERACTIONS.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            sequences[row["user_id"]].append(row["item_id"])
+    return dict(sequences)
+
+
+@cache
+def office_catalog_items() -> list[dict]:
+    """The Office items as catalog items (popularity: how many shoppers have each)."""
+    import html
+
+    counts: dict[str, int] = defaultdict(int)
+    for sequence in office_sequences().values():
+        for item_id in set(sequence):
+            counts[item_id] += 1
+    items = []
+    with OFFICE_ITEMS.open(newline="") as handle:
+        for index, row in enumerate(csv.DictReader(handle)):
+            item = {"id": row["item_id"], "title": html.unescape(row["title"])[:500],
+                    "category": html.unescape(row["categories"])[:500] or None,
+                    "description": html.unescape(row["description"])[:2000] or None,
+                    "brand": html.unescape(row["brand"])[:200] or None,
+                    "price": round(3 + (index * 7919 % 9700) / 100, 2),
+                    "in_stock": index % 11 != 0}
+            items.append({k: v for k, v in item.items() if v is not None})
+    return items
+
+
+def office_slice(max_item: int) -> tuple[list[dict], dict[str, list[str]]]:
+    """Items with id < max_item and each shopper's sequence restricted to them (>= 4 items)."""
+    items = [i for i in office_catalog_items() if int(i["id"]) < max_item]
+    sequences = {}
+    for user, sequence in office_sequences().items():
+        kept = [item for item in sequence if int(item) < max_item]
+        if len(kept) >= 4:
+            sequences[user] = kept
+    return items, sequences

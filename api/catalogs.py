@@ -1,0 +1,101 @@
+"""/v1/catalogs: bulk item upserts (embedded on the cpu queue), deletes, stats, events."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g
+from pydantic import ValidationError
+
+from api.auth import authenticate
+from api.body import json_body, require_object
+from api.errors import ApiError
+from shared import catalogs
+from shared.queues import EMBED_CATALOG_TASK
+from shared.schemas.base import validation_details
+from shared.schemas.catalogs import CATALOG_NAME, EventsIn, ItemsUpsert
+
+bp = Blueprint("catalogs", __name__, url_prefix="/v1/catalogs")
+bp.before_request(authenticate)
+
+
+def _db():
+    return current_app.extensions["vitrine.db"]
+
+
+def _check_name(catalog_id: str) -> None:
+    import re
+
+    if not re.fullmatch(CATALOG_NAME, catalog_id):
+        raise ApiError(422, "validation_error", "catalog id is invalid",
+                       [{"path": "path:catalog_id", "problem": "1-100 of A-Z a-z 0-9 . _ -"}])
+
+
+def _parse(schema, body):
+    try:
+        return schema.model_validate(body)
+    except ValidationError as exc:
+        raise ApiError(422, "validation_error", "request is invalid",
+                       validation_details(exc)) from None
+
+
+def _enqueue_embedding(catalog_pk) -> None:
+    try:
+        current_app.extensions["vitrine.celery"].send_task(
+            EMBED_CATALOG_TASK, args=[str(catalog_pk)])
+    except Exception as exc:  # the sweeper finds items still waiting for an embedding
+        current_app.logger.warning("event=embed_enqueue_failed catalog=%s error=%r",
+                                   catalog_pk, exc)
+
+
+@bp.put("/<catalog_id>/items")
+def upsert_items(catalog_id: str):
+    _check_name(catalog_id)
+    body = require_object(json_body())
+    limit = current_app.extensions["vitrine.settings"].catalog_max_items
+    if isinstance(body.get("items"), list) and len(body["items"]) > limit:
+        raise ApiError(422, "validation_error", f"at most {limit} items per request",
+                       [{"path": "items", "problem": f"{len(body['items'])} items; split the "
+                         f"upload into requests of at most {limit}"}])
+    request = _parse(ItemsUpsert, body)
+    with _db().session() as session:
+        catalog = catalogs.get_or_create_catalog(session, g.tenant_id, catalog_id)
+        report = catalogs.upsert_items(session, catalog, request.items)
+        catalog_pk, version = catalog.id, catalog.version
+    if report.to_embed:
+        _enqueue_embedding(catalog_pk)
+    return {"catalog": catalog_id, "version": version, **report.as_dict()}, 202
+
+
+@bp.delete("/<catalog_id>/items/<item_id>")
+def delete_item(catalog_id: str, item_id: str):
+    with _db().session() as session:
+        catalog = _load(session, catalog_id)
+        if not catalogs.delete_item(session, catalog, item_id):
+            raise ApiError(404, "not_found", f"no item {item_id!r} in catalog {catalog_id!r}")
+    return "", 204
+
+
+def _load(session, catalog_id: str):
+    catalog = catalogs.find_catalog(session, g.tenant_id, catalog_id)
+    if catalog is None:
+        raise ApiError(404, "not_found", f"no catalog {catalog_id!r}")
+    return catalog
+
+
+@bp.get("/<catalog_id>")
+def get_catalog(catalog_id: str):
+    with _db().session() as session:
+        return catalogs.catalog_stats(session, _load(session, catalog_id))
+
+
+@bp.post("/<catalog_id>/events")
+def add_events(catalog_id: str):
+    request = _parse(EventsIn, require_object(json_body()))
+    try:
+        with _db().session() as session:
+            catalog = _load(session, catalog_id)
+            stored = catalogs.record_events(session, catalog, request.events)
+            events_version = catalog.events_version
+    except catalogs.InputProblem as problem:
+        raise ApiError(problem.status, "validation_error", problem.message,
+                       problem.details) from None
+    return {"catalog": catalog_id, "stored": stored, "events_version": events_version}, 202

@@ -1,0 +1,169 @@
+"""Catalog storage both sides use: upserts that know what must be re-embedded, events, lookups."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from shared.models import Catalog, CatalogEvent, CatalogItem, utcnow
+from shared.schemas.catalogs import CatalogItemIn, RecommendationInput, ShopperInteraction
+
+LOOKUP_CHUNK = 500
+
+
+class InputProblem(Exception):
+    """A request that names things that do not exist: the API turns it into a 4xx."""
+
+    def __init__(self, status: int, message: str, details: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.status, self.message, self.details = status, message, details
+
+
+def content_hash(item: CatalogItemIn) -> str:
+    return hashlib.sha256(item.embedded_text().encode()).hexdigest()
+
+
+def find_catalog(session: Session, tenant_id: uuid.UUID, name: str) -> Catalog | None:
+    return session.scalar(select(Catalog).where(Catalog.tenant_id == tenant_id,
+                                                Catalog.name == name))
+
+
+def get_or_create_catalog(session: Session, tenant_id: uuid.UUID, name: str) -> Catalog:
+    catalog = find_catalog(session, tenant_id, name)
+    if catalog is None:
+        catalog = Catalog(tenant_id=tenant_id, name=name, version=0, events_version=0)
+        session.add(catalog)
+        session.flush()
+    return catalog
+
+
+@dataclass
+class UpsertReport:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    to_embed: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _existing(session: Session, catalog: Catalog, ids: list[str]) -> dict[str, CatalogItem]:
+    found = {}
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        chunk = ids[start:start + LOOKUP_CHUNK]
+        for row in session.scalars(select(CatalogItem).where(
+                CatalogItem.catalog_id == catalog.id, CatalogItem.item_id.in_(chunk))):
+            found[row.item_id] = row
+    return found
+
+
+_FIELDS = ("title", "brand", "category", "description", "price", "currency", "in_stock",
+           "popularity")
+
+
+def upsert_items(session: Session, catalog: Catalog, items: list[CatalogItemIn]) -> UpsertReport:
+    """Insert or update items; only a change to the embedded text makes re-embedding due."""
+    report = UpsertReport()
+    existing = _existing(session, catalog, [item.id for item in items])
+    now = utcnow()
+    for item in items:
+        digest = content_hash(item)
+        values = {name: getattr(item, name) for name in _FIELDS}
+        row = existing.get(item.id)
+        if row is None:
+            session.add(CatalogItem(catalog_id=catalog.id, item_id=item.id, content_hash=digest,
+                                    embedded_hash=None, updated_at=now, **values))
+            report.inserted += 1
+            report.to_embed += 1
+            continue
+        if row.content_hash == digest and all(getattr(row, k) == v for k, v in values.items()):
+            report.unchanged += 1
+            continue
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.content_hash, row.updated_at = digest, now
+        report.updated += 1
+        report.to_embed += row.embedded_hash != digest
+    if report.inserted or report.updated:
+        catalog.version += 1
+    return report
+
+
+def delete_item(session: Session, catalog: Catalog, item_id: str) -> bool:
+    deleted = session.execute(delete(CatalogItem).where(
+        CatalogItem.catalog_id == catalog.id, CatalogItem.item_id == item_id)).rowcount
+    if deleted:
+        catalog.version += 1
+    return bool(deleted)
+
+
+def catalog_stats(session: Session, catalog: Catalog) -> dict:
+    items = session.scalar(select(func.count()).where(CatalogItem.catalog_id == catalog.id))
+    embedded = session.scalar(select(func.count()).where(
+        CatalogItem.catalog_id == catalog.id,
+        CatalogItem.embedded_hash == CatalogItem.content_hash))
+    events = session.scalar(select(func.count()).where(CatalogEvent.catalog_id == catalog.id))
+    return {"id": catalog.name, "items": items, "embedded": embedded, "events": events,
+            "version": catalog.version, "events_version": catalog.events_version}
+
+
+def pending_embedding(session: Session, catalog_id: uuid.UUID, limit: int) -> list[CatalogItem]:
+    return list(session.scalars(select(CatalogItem).where(
+        CatalogItem.catalog_id == catalog_id,
+        (CatalogItem.embedded_hash.is_(None))
+        | (CatalogItem.embedded_hash != CatalogItem.content_hash)).limit(limit)))
+
+
+def store_embedding(session: Session, catalog_id: uuid.UUID, item_id: str, digest: str,
+                    vector: bytes) -> None:
+    """Only if the item still has the text that was embedded (it may have changed meanwhile)."""
+    session.execute(update(CatalogItem).where(
+        CatalogItem.catalog_id == catalog_id, CatalogItem.item_id == item_id,
+        CatalogItem.content_hash == digest).values(embedded_hash=digest, embedding=vector))
+
+
+def _unknown_items(session: Session, catalog: Catalog, ids: list[str]) -> set[str]:
+    return set(ids) - set(_existing(session, catalog, sorted(set(ids))))
+
+
+def record_events(session: Session, catalog: Catalog, events: list[ShopperInteraction]) -> int:
+    """Store interactions; 422 for item ids the catalog does not have (nothing is stored)."""
+    unknown = _unknown_items(session, catalog, [e.item_id for e in events])
+    if unknown:
+        details = [{"path": f"events[{i}].item_id", "problem": f"no item {e.item_id!r} in "
+                    f"catalog {catalog.name!r}"} for i, e in enumerate(events)
+                   if e.item_id in unknown][:20]
+        raise InputProblem(422, f"{len(unknown)} unknown item ids", details)
+    session.add_all(CatalogEvent(catalog_id=catalog.id, shopper_id=e.shopper_id,
+                                 item_id=e.item_id, event=e.type.value, occurred_at=e.timestamp)
+                    for e in events)
+    catalog.events_version += 1
+    return len(events)
+
+
+def check_recommendation(session: Session, tenant_id: uuid.UUID,
+                         request: RecommendationInput) -> None:
+    """404 for a catalog the tenant does not have, 422 for history ids not in it."""
+    if request.catalog_id is None:
+        ids = {c.id for c in request.candidates or []}
+        details = [{"path": f"input.history[{i}].item_id",
+                    "problem": f"{h.item_id!r} is not among the candidates"}
+                   for i, h in enumerate(request.history) if h.item_id and h.item_id not in ids]
+        if details:
+            raise InputProblem(422, "history names unknown items", details[:20])
+        return
+    catalog = find_catalog(session, tenant_id, request.catalog_id)
+    if catalog is None:
+        raise InputProblem(404, f"no catalog {request.catalog_id!r}",
+                           [{"path": "input.catalog_id", "problem": "no such catalog"}])
+    unknown = _unknown_items(session, catalog, [h.item_id for h in request.history if h.item_id])
+    details = [{"path": f"input.history[{i}].item_id",
+                "problem": f"no item {h.item_id!r} in catalog {catalog.name!r}"}
+               for i, h in enumerate(request.history) if h.item_id in unknown]
+    if details:
+        raise InputProblem(422, "history names unknown items", details[:20])

@@ -1,0 +1,1 @@
+"""Catalog embeddings, co-occurrence learned from shopper events, and the ranker."""

@@ -1,0 +1,88 @@
+"""The `recommendation` job: a catalog (or inline candidates), a history, ranked items."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import ValidationError
+
+from shared.catalogs import find_catalog
+from shared.schemas.base import validation_details
+from shared.schemas.catalogs import RecommendationInput
+from worker.models.registry import ModelRegistry
+from worker.recommendation.cooccurrence import CooccurrenceCache
+from worker.recommendation.index import CatalogIndex, IndexCache
+from worker.recommendation.ranker import HistoryEntry, allowed, popular, rank
+from worker.runner import InvalidJobInput, JobContext, Outcome
+
+INDEXES = IndexCache()
+COOCCURRENCE = CooccurrenceCache()
+
+
+def _inline_index(request: RecommendationInput, models: ModelRegistry) -> CatalogIndex:
+    import numpy as np
+
+    items = request.candidates or []
+    vectors = models.require_embedder().encode([item.embedded_text() for item in items])
+    return CatalogIndex(
+        catalog_id=uuid.UUID(int=0), version=0, ids=[i.id for i in items],
+        position={item.id: n for n, item in enumerate(items)}, vectors=vectors,
+        titles=[i.title for i in items], categories=[(i.category or "").lower() for i in items],
+        prices=np.array([np.nan if i.price is None else i.price for i in items]),
+        in_stock=np.array([i.in_stock for i in items]),
+        popularity=np.array([i.popularity for i in items], dtype=np.float64),
+    )
+
+
+def _history(request: RecommendationInput, index: CatalogIndex,
+             models: ModelRegistry) -> list[HistoryEntry]:
+    ordered = list(request.history)
+    if ordered and all(h.timestamp for h in ordered):
+        ordered.sort(key=lambda h: h.timestamp)
+    entries, to_encode = [], []
+    for item in ordered:
+        position = index.position.get(item.item_id) if item.item_id else None
+        title = index.titles[position] if position is not None else (item.title or item.item_id)
+        entry = HistoryEntry(title=title, event=item.event.value, position=position,
+                             vector=index.vectors[position] if position is not None else None)
+        if entry.vector is None:
+            to_encode.append(entry)
+        entries.append(entry)
+    if to_encode:  # free-text items, or catalog items not embedded yet
+        vectors = models.require_embedder().encode([e.title for e in to_encode])
+        for entry, vector in zip(to_encode, vectors, strict=True):
+            entry.vector = vector
+    return entries
+
+
+def recommend(job_input: dict[str, Any], models: ModelRegistry, context: JobContext) -> Outcome:
+    try:
+        request = RecommendationInput.model_validate(job_input)
+    except ValidationError as exc:
+        problems = "; ".join(f"{d['path']}: {d['problem']}" for d in validation_details(exc))
+        raise InvalidJobInput(problems) from None
+    counts = cooccurrence = None
+    if request.catalog_id:
+        with context.db.session() as session:
+            catalog = find_catalog(session, context.tenant_id, request.catalog_id)
+        if catalog is None:
+            raise InvalidJobInput(f"catalog {request.catalog_id!r} no longer exists")
+        index = INDEXES.get(context.db, catalog.id, context.settings.ann_min_items)
+        cooccurrence, counts = COOCCURRENCE.get(context.db, catalog.id, index.position,
+                                                index.version)
+    else:
+        index = _inline_index(request, models)
+    history = _history(request, index, models)
+    if not history:
+        items = popular(index, counts, allowed(index, request.filters), request.k)
+        strategy = "popular"
+    else:
+        items = rank(index, history, cooccurrence, filters=request.filters, k=request.k,
+                     exclude_seen=request.exclude_seen, diversity=request.diversity)
+        strategy = "personalised"
+    source = models.require_embedder().source
+    return Outcome(result={"items": items, "strategy": strategy, "catalog_items": len(index),
+                           "catalog_version": index.version,
+                           "search": "hnsw" if index.ann is not None else "exact"},
+                   model_name=source.name, model_revision=source.revision)
