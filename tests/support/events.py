@@ -92,7 +92,8 @@ def office_catalog_items() -> list[dict]:
     items = []
     with OFFICE_ITEMS.open(newline="") as handle:
         for index, row in enumerate(csv.DictReader(handle)):
-            item = {"id": row["item_id"], "title": html.unescape(row["title"])[:500],
+            title = html.unescape(row["title"])[:500] or f"Office item {row['item_id']}"
+            item = {"id": row["item_id"], "title": title,
                     "category": html.unescape(row["categories"])[:500] or None,
                     "description": html.unescape(row["description"])[:2000] or None,
                     "brand": html.unescape(row["brand"])[:200] or None,
