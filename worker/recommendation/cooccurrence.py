@@ -18,7 +18,7 @@ from scipy import sparse
 from sqlalchemy import select
 
 from shared.db import Database
-from shared.models import Catalog, CatalogEvent
+from shared.models import CatalogEvent
 
 WINDOW = 3
 BACKWARD = 0.5
@@ -51,12 +51,10 @@ class CooccurrenceCache:
         self._lock = threading.Lock()
 
     def get(self, db: Database, catalog_id: uuid.UUID, position: dict[str, int],
-            index_version: int) -> tuple[sparse.csr_matrix, np.ndarray]:
-        """The co-occurrence matrix and per-item event counts, in the index's item order."""
-        with db.session() as session:
-            events_version = session.scalar(
-                select(Catalog.events_version).where(Catalog.id == catalog_id)) or 0
-        key = (events_version, index_version, len(position))
+            key: tuple) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """The co-occurrence matrix and per-item event counts, in the index's item order.
+
+        `key` names the events version and the index it is aligned with."""
         with self._lock:
             cached = self._cache.get(catalog_id)
             if cached and cached[0] == key:

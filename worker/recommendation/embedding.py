@@ -7,9 +7,11 @@ import time
 import uuid
 
 import numpy as np
+from sqlalchemy import update
 
 from shared.catalogs import pending_embedding, store_embedding
 from shared.db import Database
+from shared.models import Catalog
 from shared.schemas.catalogs import CatalogItemIn
 from worker.models.embeddings import Embedder
 
@@ -42,6 +44,9 @@ def embed_pending(db: Database, embedder: Embedder, catalog_id: uuid.UUID) -> in
         with db.session() as session:
             for (item_id, digest, _), vector in zip(rows, vectors, strict=True):
                 store_embedding(session, catalog_id, item_id, digest, vector.tobytes())
+            # New embeddings change what recommendations see: workers' caches key on version.
+            session.execute(update(Catalog).where(Catalog.id == catalog_id)
+                            .values(version=Catalog.version + 1))
         done += len(rows)
     log.info("event=catalog_embedded catalog=%s items=%d seconds=%.2f", catalog_id, done,
              time.perf_counter() - started)

@@ -68,9 +68,10 @@ def recommend(job_input: dict[str, Any], models: ModelRegistry, context: JobCont
             catalog = find_catalog(session, context.tenant_id, request.catalog_id)
         if catalog is None:
             raise InvalidJobInput(f"catalog {request.catalog_id!r} no longer exists")
-        index = INDEXES.get(context.db, catalog.id, context.settings.ann_min_items)
+        index = INDEXES.get(context.db, catalog.id, catalog.version,
+                            context.settings.ann_min_items)
         cooccurrence, counts = COOCCURRENCE.get(context.db, catalog.id, index.position,
-                                                index.version)
+                                                (catalog.events_version, catalog.version))
     else:
         index = _inline_index(request, models)
     history = _history(request, index, models)

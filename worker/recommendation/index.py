@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from shared.db import Database
 from shared.models import Catalog, CatalogItem
@@ -81,19 +81,14 @@ def load_index(db: Database, catalog_id: uuid.UUID, ann_min_items: int) -> Catal
 
 
 class IndexCache:
-    """One index per catalog, rebuilt when its version or its embedded count moves on."""
+    """One index per catalog, rebuilt when its version moves on (item or embedding changes)."""
 
     def __init__(self) -> None:
-        self._indexes: dict[uuid.UUID, tuple[tuple[int, int], CatalogIndex]] = {}
+        self._indexes: dict[uuid.UUID, tuple[int, CatalogIndex]] = {}
         self._lock = threading.Lock()
 
-    def get(self, db: Database, catalog_id: uuid.UUID, ann_min_items: int) -> CatalogIndex:
-        with db.session() as session:
-            version = session.scalar(select(Catalog.version).where(Catalog.id == catalog_id))
-            embedded = session.scalar(select(func.count()).where(
-                CatalogItem.catalog_id == catalog_id,
-                CatalogItem.embedded_hash == CatalogItem.content_hash))
-        key = (version or 0, embedded or 0)
+    def get(self, db: Database, catalog_id: uuid.UUID, key: int,
+            ann_min_items: int) -> CatalogIndex:
         with self._lock:
             cached = self._indexes.get(catalog_id)
             if cached is None or cached[0] != key:

@@ -71,16 +71,16 @@ def rank(index: CatalogIndex, history: list[HistoryEntry], cooccurrence: sparse.
     profile /= np.linalg.norm(profile) or 1.0
     pool = index.candidates(profile)
     positions = np.arange(len(index)) if pool is None else np.asarray(pool)
-    vectors = index.vectors[positions]
+    vectors = index.vectors if pool is None else index.vectors[positions]  # no copy when exact
     text = _zscore(vectors @ profile)
 
     history_vectors = np.stack([h.vector for h in history])
     similarity = vectors @ history_vectors.T  # (candidates, history)
     co = np.zeros((len(positions), len(history)))
-    if cooccurrence is not None:
-        for column, entry in enumerate(history):
-            if entry.position is not None:
-                co[:, column] = cooccurrence[entry.position].toarray().ravel()[positions]
+    known = [column for column, entry in enumerate(history) if entry.position is not None]
+    if cooccurrence is not None and known:
+        rows = cooccurrence[[history[column].position for column in known]].toarray()
+        co[:, known] = (rows if pool is None else rows[:, positions]).T
     co_total = co @ weights
     scale = COOCCURRENCE_SCALE / co_total.max() if co_total.max() > 0 else 0.0
     score = TEXT_WEIGHT * text + (1 - TEXT_WEIGHT) * co_total * scale if scale else text

@@ -1,0 +1,181 @@
+"""Recommendation speed: the system over HTTP vs the bare computation vs the naive approach.
+
+    python bench/recommendation.py [--jobs 200] [--concurrency 1 8 32]
+
+Uploads the Amazon Office catalog (2,420 items) and its shopper events through the API,
+waits until every item is embedded, then submits `--jobs` recommendation jobs per
+concurrency level (clients that submit and poll) and reports jobs/s and p50/p99 latency
+(the jobs' own created -> finished times). In the same run, for the same shoppers:
+- bare: the ranker alone on the stored matrix, in this process (no HTTP, queue or database);
+- naive: encoding every candidate's text for each request, as a pair scorer without stored
+  embeddings must (timed on a few requests; it is slow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.stack import bench_env, free_port, fresh_database, serve, start_worker, stop  # noqa: E402
+from tests.support.events import office_catalog_items, office_sequences  # noqa: E402
+
+
+def _call(method: str, url: str, key: str, body: dict | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={
+        "Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read() or b"{}")
+
+
+def _shoppers(count: int) -> list[list[str]]:
+    sequences = [s for s in office_sequences().values() if len(s) >= 4]
+    return [s[:-1][-20:] for s in sequences[:count]]
+
+
+def upload(api: str, key: str) -> None:
+    items = office_catalog_items()
+    for start in range(0, len(items), 1000):
+        _call("PUT", f"{api}/v1/catalogs/office/items", key, {"items": items[start:start + 1000]})
+    events = [{"shopper_id": u, "item_id": i} for u, s in office_sequences().items()
+              for i in s[:-1]]
+    for start in range(0, len(events), 10_000):
+        _call("POST", f"{api}/v1/catalogs/office/events", key,
+              {"events": events[start:start + 10_000]})
+    started = time.perf_counter()
+    while _call("GET", f"{api}/v1/catalogs/office", key)["embedded"] < len(items):
+        time.sleep(0.5)
+    print(f"  catalog embedded by the worker in {time.perf_counter() - started:.1f}s")
+
+
+def run_jobs(api: str, key: str, histories: list[list[str]], concurrency: int) -> dict:
+    def one(history: list[str]) -> float:
+        job = _call("POST", f"{api}/v1/jobs", key, {"type": "recommendation", "input": {
+            "catalog_id": "office", "k": 10,
+            "history": [{"item_id": i, "event": "purchase"} for i in history]}})
+        while job["status"] in {"queued", "running"}:
+            time.sleep(0.05)  # polling harder only takes CPU from the worker
+            job = _call("GET", f"{api}/v1/jobs/{job['id']}", key)
+        assert job["status"] == "succeeded", job["error"]
+        timings = job["timings"]
+        return (datetime.fromisoformat(timings["finished_at"])
+                - datetime.fromisoformat(timings["created_at"])).total_seconds()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        latencies = sorted(pool.map(one, histories))
+    elapsed = time.perf_counter() - started
+    return {"jobs_per_s": len(histories) / elapsed, "p50_ms": statistics.median(latencies) * 1e3,
+            "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1e3}
+
+
+def bare_and_naive(histories: list[list[str]], naive_requests: int) -> tuple[float, float]:
+    """Requests/s of the ranker alone, and of re-encoding every candidate per request."""
+    import numpy as np
+
+    from bench.recommendation_quality import build_index
+    from shared.schemas.catalogs import CatalogItemIn, Filters
+    from worker.models.embeddings import Embedder
+    from worker.models.sources import embedding_source
+    from worker.recommendation import cooccurrence, ranker
+
+    embedder = Embedder.load(embedding_source(""), "cpu")
+    index = build_index(embedder)
+    training = [[index.position[i] for i in s[:-1]] for s in office_sequences().values()]
+    matrix = cooccurrence.build(training, len(index))
+
+    def entries(history, vectors):
+        return [ranker.HistoryEntry(title=index.titles[index.position[i]], event="purchase",
+                                    vector=vectors[index.position[i]],
+                                    position=index.position[i]) for i in history]
+
+    started = time.perf_counter()
+    for history in histories:
+        ranker.rank(index, entries(history, index.vectors), matrix, filters=Filters(), k=10,
+                    exclude_seen=True, diversity=0.0)
+    bare = len(histories) / (time.perf_counter() - started)
+
+    texts = [CatalogItemIn(**item).embedded_text() for item in office_catalog_items()]
+    started = time.perf_counter()
+    for history in histories[:naive_requests]:
+        vectors = embedder.encode(texts).astype(np.float32)  # no stored embeddings
+        ranker.rank(index, entries(history, vectors), matrix, filters=Filters(), k=10,
+                    exclude_seen=True, diversity=0.0)
+    naive = naive_requests / (time.perf_counter() - started)
+    return bare, naive
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--naive-requests", type=int, default=2)
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/11")
+    parser.add_argument("--postgres", action="store_true",
+                        help="a fresh database on the local PostgreSQL instead of SQLite")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="vitrine-recbench-"))
+    histories = _shoppers(args.jobs)
+    cores = os.cpu_count() or 1
+    postgres = None
+    if args.postgres:
+        from tests.support.stack import PostgresDatabase
+
+        postgres = PostgresDatabase()
+        url = postgres.url
+    else:
+        url = f"sqlite:///{workdir / 'rec.db'}"
+    key, _ = fresh_database(url)
+    env = bench_env(DATABASE_URL=url, BROKER_URL=args.broker, VITRINE_TORCH_THREADS="1")
+    port = free_port()
+    api = serve("api.wsgi:app", env, port, workdir / "api.log")
+    worker = start_worker(dict(env, VITRINE_LOG_LEVEL="INFO"), workdir / "worker.log", "-Q",
+                          "cpu,maintenance", "--concurrency", str(cores), "-n", "rec@%h",
+                          ready="event=model_loaded kind=embedding")
+    rows = {}
+    try:
+        base = f"http://127.0.0.1:{port}"
+        upload(base, key)
+        run_jobs(base, key, histories[:10], 2)  # warm-up: indexes and co-occurrence cached
+        for concurrency in args.concurrency:
+            rows[concurrency] = run_jobs(base, key, histories, concurrency)
+            print(f"  system, concurrency {concurrency}: {rows[concurrency]}", flush=True)
+    finally:
+        stop(worker)
+        stop(api)
+        subprocess.run(["redis-cli", "-u", args.broker, "flushdb"], capture_output=True)
+        if postgres is not None:
+            postgres.drop()
+    bare, naive = bare_and_naive(histories, args.naive_requests)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+    print(f"\nrecommendation, Amazon Office ({len(office_catalog_items())} items), "
+          f"{args.jobs} jobs per row, {cores} cores, cpu worker with {cores} processes, "
+          f"{'PostgreSQL' if args.postgres else 'SQLite'}")
+    print(f"{'clients':>7} | {'jobs/s':>7} {'p50 ms':>7} {'p99 ms':>7} | {'system/bare':>11} | "
+          f"{'system/naive':>12}")
+    for concurrency, row in rows.items():
+        print(f"{concurrency:>7} | {row['jobs_per_s']:>7.1f} {row['p50_ms']:>7.1f} "
+              f"{row['p99_ms']:>7.1f} | {row['jobs_per_s'] / bare:>11.3f} | "
+              f"{row['jobs_per_s'] / naive:>12.1f}")
+    print(f"bare ranker: {bare:.1f} requests/s; naive (re-encode {len(office_catalog_items())} "
+          f"candidates per request): {naive:.3f} requests/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
