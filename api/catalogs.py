@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, current_app, g
 from pydantic import ValidationError
 
@@ -22,8 +24,6 @@ def _db():
 
 
 def _check_name(catalog_id: str) -> None:
-    import re
-
     if not re.fullmatch(CATALOG_NAME, catalog_id):
         raise ApiError(422, "validation_error", "catalog id is invalid",
                        [{"path": "path:catalog_id", "problem": "1-100 of A-Z a-z 0-9 . _ -"}])

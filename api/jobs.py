@@ -24,6 +24,7 @@ from shared.job_types import JOB_INPUT_SCHEMAS
 from shared.models import Job, utcnow
 from shared.schemas.base import validation_details
 from shared.schemas.jobs import JobCreate, job_view
+from shared.ssrf import UnsafeUrl, check_url
 from shared.status import JobStatus
 
 bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
@@ -55,6 +56,13 @@ def _validate_submission(body: dict) -> tuple[JobCreate, dict]:
     except ValidationError as exc:
         raise ApiError(422, "validation_error", f"input is invalid for {envelope.type}",
                        validation_details(exc, prefix="input")) from None
+    if envelope.webhook is not None:
+        allowlist = current_app.extensions["vitrine.settings"].webhook_allowlist
+        try:
+            check_url(str(envelope.webhook.url), allowlist)
+        except UnsafeUrl as exc:
+            raise ApiError(422, "validation_error", "webhook url is not allowed",
+                           [{"path": "webhook.url", "problem": str(exc)}]) from None
     check = INPUT_CHECKS.get(envelope.type)
     if check is not None:
         try:

@@ -8,6 +8,7 @@ from flask import Blueprint
 from pydantic.json_schema import models_json_schema
 
 from shared.job_types import JOB_INPUT_SCHEMAS
+from shared.schemas.catalogs import EventsIn, ItemsUpsert
 from shared.schemas.jobs import JobCreate, JobList, JobView
 
 bp = Blueprint("openapi", __name__)
@@ -44,7 +45,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
 
 def build_spec() -> dict[str, Any]:
     """The OpenAPI 3.1 document for the current set of job types."""
-    models = [(m, "validation") for m in (JobCreate, *JOB_INPUT_SCHEMAS.values())]
+    models = [(m, "validation")
+              for m in (JobCreate, ItemsUpsert, EventsIn, *JOB_INPUT_SCHEMAS.values())]
     models += [(JobView, "serialization"), (JobList, "serialization")]
     _, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
     schemas = dict(defs.get("$defs", {}))
@@ -56,6 +58,8 @@ def build_spec() -> dict[str, Any]:
     }
     job_id = {"name": "job_id", "in": "path", "required": True,
               "schema": {"type": "string", "format": "uuid"}}
+    catalog_id = {"name": "catalog_id", "in": "path", "required": True,
+                  "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,100}$"}}
     job_created = _json(_ref("JobView"), "accepted; Location names the job")
     create_job = {
         "summary": "Submit a job",
@@ -96,6 +100,33 @@ def build_spec() -> dict[str, Any]:
                 "summary": "Cancel a queued or running job", "parameters": [job_id],
                 "responses": {"200": _json(_ref("JobView"), "canceled"),
                               **_errors(401, 404, 409)},
+            }},
+            "/v1/catalogs/{catalog_id}": {"get": {
+                "summary": "Catalog counts and versions", "parameters": [catalog_id],
+                "responses": {"200": {"description": "items, embedded, events, version"},
+                              **_errors(401, 404)},
+            }},
+            "/v1/catalogs/{catalog_id}/items": {"put": {
+                "summary": "Upsert items; changed texts are embedded on the cpu queue",
+                "parameters": [catalog_id],
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": _ref("ItemsUpsert")}}},
+                "responses": {"202": {"description": "inserted, updated, unchanged, to_embed"},
+                              **_errors(400, 401, 413, 415, 422)},
+            }},
+            "/v1/catalogs/{catalog_id}/items/{item_id}": {"delete": {
+                "summary": "Delete an item",
+                "parameters": [catalog_id, {"name": "item_id", "in": "path", "required": True,
+                                            "schema": {"type": "string"}}],
+                "responses": {"204": {"description": "deleted"}, **_errors(401, 404)},
+            }},
+            "/v1/catalogs/{catalog_id}/events": {"post": {
+                "summary": "Add shopper interactions (what co-occurrence is learned from)",
+                "parameters": [catalog_id],
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": _ref("EventsIn")}}},
+                "responses": {"202": {"description": "stored"},
+                              **_errors(400, 401, 404, 413, 415, 422)},
             }},
             "/healthz": {"get": {"summary": "Process is up", "security": [],
                                  "responses": {"200": {"description": "up"}}}},

@@ -39,6 +39,10 @@ def _parse_bool(raw: str) -> bool:
     raise ValueError("expected one of 1/0, true/false, yes/no, on/off")
 
 
+def _parse_list(raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
 def _parse_mapping(raw: str) -> dict[str, str]:
     """Parse `a=x,b=y` into a dict; whitespace around items is ignored."""
     result: dict[str, str] = {}
@@ -103,6 +107,9 @@ _VARIABLES: tuple[_Variable, ...] = (
     _Variable("ann_min_items", "VITRINE_ANN_MIN_ITEMS", "20000", _parse_int,
               "Catalogs with at least this many items are searched with a faiss HNSW index "
               "instead of brute-force cosine."),
+    _Variable("webhook_allowlist", "VITRINE_WEBHOOK_ALLOWLIST", "", _parse_list,
+              "Hosts or networks (CIDR) webhooks may reach although private or loopback, "
+              "e.g. 127.0.0.1/32 for tests; empty allows only public addresses."),
     _Variable("queue_routes", "VITRINE_QUEUE_ROUTES",
               "user_profile=cpu,recommendation=cpu,product_description=gpu,seo_metadata=gpu,"
               "marketing_copy=gpu,social_reply=gpu",
@@ -158,6 +165,7 @@ class Settings:
     broker_url: str
     max_body_bytes: int
     catalog_max_items: int
+    webhook_allowlist: list[str]
     ann_min_items: int
     queue_routes: dict[str, str]
     time_limits: dict[str, tuple[float, float]]

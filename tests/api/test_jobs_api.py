@@ -116,6 +116,8 @@ def test_openapi_comes_from_the_validating_schemas(api_only):
     assert "events" in schemas["UserProfileInput"]["required"]
     assert schemas["UserProfileInput"]["properties"]["events"]["maxItems"] == 20_000
     assert set(spec["paths"]["/v1/jobs"]) == {"get", "post"}
+    assert "ItemsUpsert" in schemas and "RecommendationInput" in schemas
+    assert "put" in spec["paths"]["/v1/catalogs/{catalog_id}/items"]
     assert "422" in spec["paths"]["/v1/jobs"]["post"]["responses"]
     assert schemas["JobInputs"]["properties"]["user_profile"] == {
         "$ref": "#/components/schemas/UserProfileInput"}
