@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 import redis
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from shared.models import Job, Tenant, utcnow
+from shared.models import Catalog, CatalogItem, Job, Tenant, utcnow
 from shared.queues import make_celery
 from shared.status import JobStatus
 from worker.sweeper import sweep
@@ -26,6 +26,8 @@ def swept(api_only, redis_server):
         tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == "sweeper"))
         session.execute(Job.__table__.update().where(Job.status.in_(["queued", "running"]))
                         .values(status="canceled"))
+        # Other tests' catalogs wait for embeddings no worker of api_only will make.
+        session.execute(delete(CatalogItem))
 
     def insert(**values) -> uuid.UUID:
         now = utcnow()
@@ -84,4 +86,19 @@ def test_stale_running_jobs_are_resent_then_failed_when_out_of_attempts(swept):
     lost = _row(stack, lost_id)
     assert lost.status == JobStatus.FAILED and lost.error_code == "worker_lost"
     assert _row(stack, fresh_id).status == JobStatus.RUNNING
+    assert _waiting(broker) == 1
+
+
+def test_catalog_items_left_unembedded_are_queued_again(swept):
+    stack, celery, broker, insert = swept
+    with stack.db.session() as session:
+        tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == "sweeper"))
+        catalog = Catalog(tenant_id=tenant_id, name="lost-work", version=1, events_version=0)
+        session.add(catalog)
+        session.flush()
+        session.add(CatalogItem(catalog_id=catalog.id, item_id="1", title="Stapler",
+                                content_hash="h", embedded_hash=None, in_stock=True,
+                                popularity=0.0, updated_at=utcnow() - timedelta(minutes=5)))
+    report = sweep(stack.db, stack.settings, celery)
+    assert report.catalogs_to_embed == 1
     assert _waiting(broker) == 1
