@@ -112,11 +112,15 @@ def catalog_stats(session: Session, catalog: Catalog) -> dict:
             "version": catalog.version, "events_version": catalog.events_version}
 
 
+def needs_embedding():
+    """Items never embedded, or whose text changed since they were."""
+    return (CatalogItem.embedded_hash.is_(None)) | (
+        CatalogItem.embedded_hash != CatalogItem.content_hash)
+
+
 def pending_embedding(session: Session, catalog_id: uuid.UUID, limit: int) -> list[CatalogItem]:
     return list(session.scalars(select(CatalogItem).where(
-        CatalogItem.catalog_id == catalog_id,
-        (CatalogItem.embedded_hash.is_(None))
-        | (CatalogItem.embedded_hash != CatalogItem.content_hash)).limit(limit)))
+        CatalogItem.catalog_id == catalog_id, needs_embedding()).limit(limit)))
 
 
 def store_embedding(session: Session, catalog_id: uuid.UUID, item_id: str, digest: str,

@@ -140,7 +140,8 @@ _VARIABLES: tuple[_Variable, ...] = (
               "Most prompts one batched generate call takes; 1 turns batching off."),
     _Variable("generation_max_wait_ms", "VITRINE_GENERATION_MAX_WAIT_MS", "50",
               _parse_positive_float,
-              "How long a batch waits for more prompts after the first arrives."),
+              "How long a batch waits for the next prompt after the last one arrived "
+              "(at most ten such waits)."),
     _Variable("quality_attempts", "VITRINE_QUALITY_ATTEMPTS", "3", _parse_int,
               "Generations tried before a job whose output fails a blocking check fails "
               "with `quality_check_failed`."),

@@ -14,19 +14,23 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from celery.exceptions import SoftTimeLimitExceeded
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import update
 
 from shared import lifecycle
 from shared.db import Database
 from shared.models import Job, utcnow
+from shared.schemas.base import validation_details
 from shared.settings import Settings
 from shared.status import ErrorCode, JobStatus
 from worker.models.registry import ModelRegistry
 
 log = logging.getLogger("vitrine.runner")
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 class InvalidJobInput(ValueError):
@@ -85,6 +89,15 @@ class JobContext:
                 update(Job).where(Job.id == self.job_id, Job.status == JobStatus.RUNNING.value)
                 .values(progress=progress)
             )
+
+
+def parse_input(schema: type[Model], job_input: dict[str, Any]) -> Model:
+    """Re-validate a stored input; a failure is the job's `invalid_input`, not a crash."""
+    try:
+        return schema.model_validate(job_input)
+    except ValidationError as exc:
+        problems = "; ".join(f"{d['path']}: {d['problem']}" for d in validation_details(exc))
+        raise InvalidJobInput(problems) from None
 
 
 Handler = Callable[[dict[str, Any], ModelRegistry, JobContext], Outcome]

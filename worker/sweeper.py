@@ -15,6 +15,7 @@ from celery import Celery
 from sqlalchemy import or_, select, update
 
 from shared import lifecycle
+from shared.catalogs import needs_embedding
 from shared.db import Database
 from shared.dispatch import send_job
 from shared.models import CatalogItem, Job, utcnow
@@ -141,9 +142,7 @@ def _resend_catalog_embedding(db, settings, celery, now, report: SweepReport) ->
     with db.session() as session:
         catalog_ids = session.scalars(
             select(CatalogItem.catalog_id).where(
-                (CatalogItem.embedded_hash.is_(None))
-                | (CatalogItem.embedded_hash != CatalogItem.content_hash),
-                CatalogItem.updated_at < cutoff,
+                needs_embedding(), CatalogItem.updated_at < cutoff,
             ).distinct().limit(50)
         ).all()
     for catalog_id in catalog_ids:

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from worker.generation.pii import find_pii
+from worker.generation.text import ends_sentence, words
 
 BOILERPLATE = re.compile(
     r"(\bas an ai\b|\blanguage model\b|\bi can(?:'|’)?t\b|\bi cannot\b|\bi(?:'|’)m unable\b|"
@@ -25,7 +26,6 @@ BOILERPLATE = re.compile(
 URL = re.compile(r"\b(?:https?://|www\.)\S+", re.I)
 LONG_WORD = 25
 MAX_CAPS_SHARE = 0.3
-TERMINAL = re.compile(r"[.!?…][\"'”’)\]]*\s*$")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 MATERIALS = (
     "stainless steel", "steel", "aluminum", "aluminium", "plastic", "leather", "cotton", "wood",
@@ -47,10 +47,6 @@ class CheckResult:
         return {"passed": self.passed, "detail": self.detail, "blocking": self.blocking}
 
 
-def words(text: str) -> list[str]:
-    return re.findall(r"[\w'’-]+", text)
-
-
 def check_not_empty(text: str) -> CheckResult:
     count = len(words(text))
     return CheckResult("not_empty", count > 0, f"{count} words", True)
@@ -63,7 +59,7 @@ def check_boilerplate(text: str) -> CheckResult:
 
 
 def check_complete(text: str) -> CheckResult:
-    complete = bool(TERMINAL.search(text))
+    complete = ends_sentence(text)
     return CheckResult("complete_sentences", complete,
                        "ends a sentence" if complete else "ends mid-sentence", True)
 

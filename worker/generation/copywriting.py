@@ -14,11 +14,11 @@ from worker.generation.attempts import (
     generate_until_clean,
     result_metadata,
 )
-from worker.generation.checks import CheckResult, run_text_checks, words
+from worker.generation.checks import CheckResult, run_text_checks
 from worker.generation.inputs import parse_redacted, source_text
 from worker.generation.prompts import MARKETING, PRODUCT_DESCRIPTION, option_phrases, product_facts
 from worker.generation.relevance import check_relevance
-from worker.generation.text import fit_sentences, sentences, tidy
+from worker.generation.text import ends_sentence, fit_sentences, sentences, tidy, words
 from worker.models.registry import ModelRegistry
 from worker.runner import JobContext, Outcome
 
@@ -95,7 +95,7 @@ def scenes_from_sentences(raw: str, max_words: int) -> list[dict[str, Any]]:
     """When the model ignored the scene format: one scene per whole sentence, its opening
     words as the on-screen text (marked `scene_source: derived` in the result)."""
     text = fit_sentences(SCENE_LABEL.sub("", tidy(raw)), max_words)
-    complete = [s for s in sentences(text) if re.search(r"[.!?…][\"'”’)\]]*$", s.strip())]
+    complete = [s for s in sentences(text) if ends_sentence(s)]
     return [{"scene": i + 1, "narration": s.strip(),
              "on_screen": " ".join(words(s)[:5])} for i, s in enumerate(complete[:5])]
 

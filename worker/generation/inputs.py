@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from shared.schemas.base import validation_details
 from worker.generation.pii import redact_tree
-from worker.runner import InvalidJobInput
+from worker.runner import parse_input
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -17,12 +16,7 @@ Model = TypeVar("Model", bound=BaseModel)
 def parse_redacted(schema: type[Model], job_input: dict[str, Any]) -> tuple[Model, dict[str, int]]:
     """The input with emails, phones and card numbers replaced, and how many of each."""
     counts: Counter = Counter()
-    redacted = redact_tree(job_input, counts)
-    try:
-        return schema.model_validate(redacted), dict(counts)
-    except ValidationError as exc:
-        problems = "; ".join(f"{d['path']}: {d['problem']}" for d in validation_details(exc))
-        raise InvalidJobInput(problems) from None
+    return parse_input(schema, redact_tree(job_input, counts)), dict(counts)
 
 
 def source_text(model: BaseModel) -> str:

@@ -5,6 +5,17 @@ from __future__ import annotations
 import re
 
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*\s*$")
+WORD = re.compile(r"[\w'’-]+")
+
+
+def words(text: str) -> list[str]:
+    return WORD.findall(text)
+
+
+def ends_sentence(text: str) -> bool:
+    """Ends with terminal punctuation, possibly followed by closing quotes or brackets."""
+    return bool(ENDS_SENTENCE.search(text))
 
 
 def tidy(text: str) -> str:
@@ -28,9 +39,8 @@ def fit_sentences(text: str, max_words: int) -> str:
     """
     kept, count = [], 0
     for sentence in sentences(text):
-        n = len(re.findall(r"[\w'’-]+", sentence))
-        complete = bool(re.search(r"[.!?…][\"'”’)\]]*$", sentence.strip()))
-        if not complete or count + n > max_words:
+        n = len(words(sentence))
+        if not ends_sentence(sentence) or count + n > max_words:
             break
         kept.append(sentence.strip())
         count += n

@@ -6,10 +6,7 @@ from collections import defaultdict
 from functools import cache
 from typing import Any
 
-from pydantic import ValidationError
-
 from shared.models import utcnow
-from shared.schemas.base import validation_details
 from shared.schemas.user_profile import EventType, UserProfileInput
 from worker.models.embeddings import Embedder
 from worker.models.registry import ModelRegistry
@@ -20,7 +17,7 @@ from worker.profiling.features import (
 )
 from worker.profiling.interests import TaxonomyCache, event_text, interest_profile
 from worker.profiling.segments import rfm
-from worker.runner import InvalidJobInput, JobContext, Outcome
+from worker.runner import JobContext, Outcome, parse_input
 
 SPEND_SHARE_ENTRIES = 10
 
@@ -56,11 +53,7 @@ def _spend_share(purchases, monetary: float, best_tag_by_text: dict[str, str]) -
 def profile_user(
     job_input: dict[str, Any], models: ModelRegistry, context: JobContext
 ) -> Outcome:
-    try:
-        request = UserProfileInput.model_validate(job_input)
-    except ValidationError as exc:
-        problems = "; ".join(f"{d['path']}: {d['problem']}" for d in validation_details(exc))
-        raise InvalidJobInput(problems) from None
+    request = parse_input(UserProfileInput, job_input)
     embedder = models.require_embedder()
     as_of = request.as_of or utcnow()
     events = [e for e in request.events if e.timestamp <= as_of]

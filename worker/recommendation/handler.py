@@ -5,16 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import ValidationError
-
 from shared.catalogs import find_catalog
-from shared.schemas.base import validation_details
 from shared.schemas.catalogs import RecommendationInput
 from worker.models.registry import ModelRegistry
 from worker.recommendation.cooccurrence import CooccurrenceCache
 from worker.recommendation.index import CatalogIndex, IndexCache
 from worker.recommendation.ranker import HistoryEntry, allowed, popular, rank
-from worker.runner import InvalidJobInput, JobContext, Outcome
+from worker.runner import InvalidJobInput, JobContext, Outcome, parse_input
 
 INDEXES = IndexCache()
 COOCCURRENCE = CooccurrenceCache()
@@ -57,11 +54,7 @@ def _history(request: RecommendationInput, index: CatalogIndex,
 
 
 def recommend(job_input: dict[str, Any], models: ModelRegistry, context: JobContext) -> Outcome:
-    try:
-        request = RecommendationInput.model_validate(job_input)
-    except ValidationError as exc:
-        problems = "; ".join(f"{d['path']}: {d['problem']}" for d in validation_details(exc))
-        raise InvalidJobInput(problems) from None
+    request = parse_input(RecommendationInput, job_input)
     counts = cooccurrence = None
     if request.catalog_id:
         with context.db.session() as session:

@@ -119,12 +119,14 @@ def _select(candidates: np.ndarray, score: np.ndarray, vectors: np.ndarray, k: i
     spread = relevance.max() - relevance.min()
     relevance = (relevance - relevance.min()) / spread if spread > 0 else relevance * 0 + 1
     chosen: list[int] = []
+    taken = np.zeros(len(pool), dtype=bool)
     redundancy = np.full(len(pool), -1.0)
+    pool_vectors = vectors[pool]
     for _ in range(min(k, len(pool))):
         value = (1 - diversity) * relevance - diversity * np.maximum(redundancy, 0)
-        if chosen:
-            value[[pool.tolist().index(c) for c in chosen]] = -np.inf
+        value[taken] = -np.inf
         best = int(np.argmax(value))
+        taken[best] = True
         chosen.append(int(pool[best]))
-        redundancy = np.maximum(redundancy, vectors[pool] @ vectors[pool[best]])
+        redundancy = np.maximum(redundancy, pool_vectors @ pool_vectors[best])
     return chosen
