@@ -9,11 +9,12 @@ import logging
 
 from flask import Flask
 
-from api import auth, catalogs, cli, errors, health, jobs, openapi
+from api import auth, catalogs, cli, deliveries, errors, health, jobs, openapi, webhooks
 from shared.db import Database
 from shared.job_types import JOB_INPUT_SCHEMAS
 from shared.queues import make_celery
 from shared.settings import Settings, SettingsError
+from shared.webhooks import outbox
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -28,11 +29,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     app.extensions["vitrine.settings"] = settings
-    app.extensions["vitrine.db"] = Database(settings.database_url)
-    app.extensions["vitrine.celery"] = make_celery(settings)
+    db = Database(settings.database_url)
+    celery = make_celery(settings)
+    # A cancel is a terminal change: its `completed` webhook goes out once it is committed.
+    outbox.send_after_commit(db, celery)
+    app.extensions["vitrine.db"] = db
+    app.extensions["vitrine.celery"] = celery
     app.extensions["vitrine.key_cache"] = auth.KeyCache()
 
     app.register_blueprint(jobs.bp)
+    app.register_blueprint(deliveries.bp)
+    app.register_blueprint(webhooks.bp)
     app.register_blueprint(catalogs.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)

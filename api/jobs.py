@@ -21,9 +21,9 @@ from shared import lifecycle
 from shared.catalogs import InputProblem, check_recommendation
 from shared.dispatch import send_job
 from shared.job_types import JOB_INPUT_SCHEMAS
-from shared.models import Job, utcnow
+from shared.models import DisabledWebhookUrl, Job, utcnow
 from shared.schemas.base import validation_details
-from shared.schemas.jobs import JobCreate, job_view
+from shared.schemas.jobs import JobCreate, iso, job_view
 from shared.ssrf import UnsafeUrl, check_url
 from shared.status import JobStatus
 
@@ -57,12 +57,7 @@ def _validate_submission(body: dict) -> tuple[JobCreate, dict]:
         raise ApiError(422, "validation_error", f"input is invalid for {envelope.type}",
                        validation_details(exc, prefix="input")) from None
     if envelope.webhook is not None:
-        allowlist = current_app.extensions["vitrine.settings"].webhook_allowlist
-        try:
-            check_url(str(envelope.webhook.url), allowlist)
-        except UnsafeUrl as exc:
-            raise ApiError(422, "validation_error", "webhook url is not allowed",
-                           [{"path": "webhook.url", "problem": str(exc)}]) from None
+        _check_webhook_url(str(envelope.webhook.url))
     check = INPUT_CHECKS.get(envelope.type)
     if check is not None:
         try:
@@ -72,6 +67,24 @@ def _validate_submission(body: dict) -> tuple[JobCreate, dict]:
             code = "not_found" if problem.status == 404 else "validation_error"
             raise ApiError(problem.status, code, problem.message, problem.details) from None
     return envelope, job_input.model_dump(mode="json", exclude_none=True)
+
+
+def _check_webhook_url(url: str) -> None:
+    """Refuse URLs inside the network (SSRF) and URLs that answered 410 Gone before."""
+    allowlist = current_app.extensions["vitrine.settings"].webhook_allowlist
+    try:
+        check_url(url, allowlist)
+    except UnsafeUrl as exc:
+        raise ApiError(422, "validation_error", "webhook url is not allowed",
+                       [{"path": "webhook.url", "problem": str(exc)}]) from None
+    with _db().session() as session:
+        disabled = session.get(DisabledWebhookUrl, (g.tenant_id, url))
+    if disabled is not None:
+        raise ApiError(422, "validation_error", "webhook url is disabled",
+                       [{"path": "webhook.url",
+                         "problem": f"disabled since {iso(disabled.disabled_at)} ("
+                                    f"{disabled.reason}); re-enable it with DELETE "
+                                    "/v1/webhooks/disabled-urls?url=..."}])
 
 
 def _idempotency_key() -> str | None:

@@ -10,6 +10,7 @@ from pydantic.json_schema import models_json_schema
 from shared.job_types import JOB_INPUT_SCHEMAS
 from shared.schemas.catalogs import EventsIn, ItemsUpsert
 from shared.schemas.jobs import JobCreate, JobList, JobView
+from shared.schemas.webhooks import DeliveryList, DeliveryView, RotateSecret
 
 bp = Blueprint("openapi", __name__)
 
@@ -46,8 +47,9 @@ def _errors(*statuses: int) -> dict[str, Any]:
 def build_spec() -> dict[str, Any]:
     """The OpenAPI 3.1 document for the current set of job types."""
     models = [(m, "validation")
-              for m in (JobCreate, ItemsUpsert, EventsIn, *JOB_INPUT_SCHEMAS.values())]
-    models += [(JobView, "serialization"), (JobList, "serialization")]
+              for m in (JobCreate, ItemsUpsert, EventsIn, RotateSecret,
+                        *JOB_INPUT_SCHEMAS.values())]
+    models += [(m, "serialization") for m in (JobView, JobList, DeliveryView, DeliveryList)]
     _, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
     schemas = dict(defs.get("$defs", {}))
     schemas["Error"] = _ERROR
@@ -101,6 +103,43 @@ def build_spec() -> dict[str, Any]:
                 "responses": {"200": _json(_ref("JobView"), "canceled"),
                               **_errors(401, 404, 409)},
             }},
+            "/v1/jobs/{job_id}/deliveries": {"get": {
+                "summary": "The job's webhook events with every attempt",
+                "parameters": [job_id],
+                "responses": {"200": _json(_ref("DeliveryList"), "deliveries, oldest first"),
+                              **_errors(401, 404)},
+            }},
+            "/v1/jobs/{job_id}/deliveries/{delivery_id}/retry": {"post": {
+                "summary": "Send a webhook event again (same body and webhook-id)",
+                "parameters": [job_id, {"name": "delivery_id", "in": "path", "required": True,
+                                        "schema": {"type": "string", "format": "uuid"}}],
+                "responses": {"202": _json(_ref("DeliveryView"), "due now"),
+                              **_errors(401, 404, 409)},
+            }},
+            "/v1/webhooks/secret": {"get": {
+                "summary": "The tenant's webhook signing secret(s)",
+                "responses": {"200": {"description": "secret, previous_secret, "
+                                                     "previous_expires_at"},
+                              **_errors(401)},
+            }},
+            "/v1/webhooks/secret/rotate": {"post": {
+                "summary": "New signing secret; the old one also signs for a while",
+                "requestBody": {"required": False, "content": {"application/json": {
+                    "schema": _ref("RotateSecret")}}},
+                "responses": {"200": {"description": "secret, previous_secret, "
+                                                     "previous_expires_at"},
+                              **_errors(401, 415, 422)},
+            }},
+            "/v1/webhooks/disabled-urls": {
+                "get": {"summary": "URLs disabled after answering 410 Gone",
+                        "responses": {"200": {"description": "disabled_urls"},
+                                      **_errors(401)}},
+                "delete": {"summary": "Re-enable a disabled URL",
+                           "parameters": [{"name": "url", "in": "query", "required": True,
+                                           "schema": {"type": "string"}}],
+                           "responses": {"204": {"description": "enabled"},
+                                         **_errors(401, 404, 422)}},
+            },
             "/v1/catalogs/{catalog_id}": {"get": {
                 "summary": "Catalog counts and versions", "parameters": [catalog_id],
                 "responses": {"200": {"description": "items, embedded, events, version"},

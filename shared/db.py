@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -61,6 +61,13 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    def on_commit(self, after_commit: Callable[[Session], None],
+                  after_rollback: Callable[[Session], None]) -> None:
+        """Run hooks after each commit or rollback of this database's sessions (the outbox
+        sends what a committed transaction recorded; a rolled-back one sends nothing)."""
+        event.listen(self._sessions, "after_commit", after_commit)
+        event.listen(self._sessions, "after_rollback", after_rollback)
 
     def dispose(self) -> None:
         self.engine.dispose()

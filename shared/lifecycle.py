@@ -2,6 +2,8 @@
 
 Each change names the statuses it may start from; the pair is checked against the legal
 transitions first, so code that asks for an illegal change fails loudly, not silently.
+A change the job's webhook asks to hear about (`started` on queued -> running, `completed`
+on any terminal status) records its delivery in the same transaction.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from shared.models import Job, utcnow
+from shared.schemas.jobs import WebhookEvent
 from shared.status import JobStatus
+from shared.webhooks import outbox
 
 
 def transition(
@@ -37,11 +41,26 @@ def transition(
         update(Job)
         .where(Job.id == job_id, Job.status.in_([s.value for s in sources]), *extra_conditions)
         .values(status=to.value, **values)
+        .returning(Job.webhook)
         .execution_options(synchronize_session=False)
     )
     if tenant_id is not None:
         statement = statement.where(Job.tenant_id == tenant_id)
-    return session.execute(statement).rowcount == 1
+    changed = session.execute(statement).all()
+    if not changed:
+        return False
+    event = _event_for(sources, to)
+    if event is not None and outbox.wants(changed[0].webhook, event):
+        outbox.record_event(session, job_id, event)
+    return True
+
+
+def _event_for(sources: tuple[JobStatus, ...], to: JobStatus) -> WebhookEvent | None:
+    if to.is_terminal:
+        return WebhookEvent.COMPLETED
+    if to is JobStatus.RUNNING and JobStatus.QUEUED in sources:
+        return WebhookEvent.STARTED
+    return None
 
 
 CANCELABLE = (JobStatus.QUEUED, JobStatus.RUNNING)

@@ -64,6 +64,11 @@ class Tenant(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Webhook signing secrets (`whsec_` + base64). Kept readable, not hashed: signing needs
+    # them. While a rotation settles, the previous secret signs too until it expires.
+    webhook_secret: Mapped[str | None] = mapped_column(String(100))
+    webhook_secret_previous: Mapped[str | None] = mapped_column(String(100))
+    webhook_secret_previous_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="tenant")
 
@@ -181,3 +186,75 @@ class CatalogEvent(Base):
     item_id: Mapped[str] = mapped_column(String(200))
     event: Mapped[str] = mapped_column(String(16), default="purchase")
     occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+
+class WebhookDelivery(Base):
+    """One event of one job for its webhook: the outbox row and the retry state.
+
+    Written in the same transaction as the status change that caused it, so an event is
+    never lost between the database and the broker; the sweeper sends rows the broker lost.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_job", "job_id", "created_at"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(Text)
+    # The exact bytes sent (JSONB would reorder keys): every retry sends the same body.
+    body: Mapped[str] = mapped_column(Text)
+    # started/progress are sent once; a terminal event is retried over the retry window.
+    best_effort: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the task sent for the next attempt should run; NULL: nothing sent, the sweeper
+    # sends it once due. Old values mean the broker lost the task.
+    dispatched_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sending_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    attempts: Mapped[list[WebhookAttempt]] = relationship(
+        back_populates="delivery", order_by="WebhookAttempt.number")
+
+    @property
+    def message_id(self) -> str:
+        """The `webhook-id` header: one per event, the same on every retry."""
+        return f"msg_{self.id.hex}"
+
+
+class WebhookAttempt(Base):
+    """One HTTP request of a delivery, as it went."""
+
+    __tablename__ = "webhook_attempts"
+
+    delivery_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    response_excerpt: Mapped[str | None] = mapped_column(Text)
+
+    delivery: Mapped[WebhookDelivery] = relationship(back_populates="attempts")
+
+
+class DisabledWebhookUrl(Base):
+    """A URL that answered 410 Gone: nothing more is sent to it for this tenant."""
+
+    __tablename__ = "webhook_disabled_urls"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    disabled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(Text)

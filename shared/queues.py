@@ -19,6 +19,7 @@ ALL_QUEUES = (CPU_QUEUE, GPU_QUEUE, WEBHOOKS_QUEUE, MAINTENANCE_QUEUE)
 
 SWEEP_TASK = "vitrine.sweep_jobs"
 EMBED_CATALOG_TASK = "vitrine.embed_catalog"
+DELIVER_WEBHOOK_TASK = "vitrine.deliver_webhook"
 
 # API priority is 0 (lowest) .. 9 (most urgent); Redis serves priority 0 first, so we invert.
 PRIORITY_LEVELS = 10
@@ -56,6 +57,8 @@ def make_celery(settings: Settings, *, name: str = "vitrine") -> Celery:
             **{task_name_for(t): {"queue": q} for t, q in settings.queue_routes.items()},
             SWEEP_TASK: {"queue": MAINTENANCE_QUEUE},
             EMBED_CATALOG_TASK: {"queue": CPU_QUEUE},
+            # Never on a gpu worker: a slow receiver must not hold a model.
+            DELIVER_WEBHOOK_TASK: {"queue": WEBHOOKS_QUEUE},
         },
         broker_connection_retry_on_startup=True,
         broker_transport_options={

@@ -68,6 +68,13 @@ def _parse_time_limits(raw: str) -> dict[str, tuple[float, float]]:
     return limits
 
 
+def _parse_delays(raw: str) -> list[float]:
+    delays = [float(item) for item in _parse_list(raw)]
+    if not delays or any(d <= 0 for d in delays):
+        raise ValueError("expected a comma-separated list of positive seconds")
+    return delays
+
+
 def _parse_device(raw: str) -> str:
     value = raw.strip().lower()
     if value not in {"auto", "cpu", "cuda"}:
@@ -110,6 +117,16 @@ _VARIABLES: tuple[_Variable, ...] = (
     _Variable("webhook_allowlist", "VITRINE_WEBHOOK_ALLOWLIST", "", _parse_list,
               "Hosts or networks (CIDR) webhooks may reach although private or loopback, "
               "e.g. 127.0.0.1/32 for tests; empty allows only public addresses."),
+    _Variable("webhook_timeout_s", "VITRINE_WEBHOOK_TIMEOUT_S", "10", _parse_positive_float,
+              "Whole-request time limit for one webhook attempt (connect, send, answer)."),
+    _Variable("webhook_retry_delays_s", "VITRINE_WEBHOOK_RETRY_DELAYS_S",
+              "5,30,120,600,1800,3600,10800", _parse_delays,
+              "Waits before the 2nd, 3rd, ... attempt of a `completed` event (the last one "
+              "repeats), each with +-20% jitter."),
+    _Variable("webhook_retry_window_s", "VITRINE_WEBHOOK_RETRY_WINDOW_S", "86400",
+              _parse_positive_float,
+              "A `completed` event is retried until an attempt fails this long after the "
+              "event; then the delivery is `failed`."),
     _Variable("queue_routes", "VITRINE_QUEUE_ROUTES",
               "user_profile=cpu,recommendation=cpu,product_description=gpu,seo_metadata=gpu,"
               "marketing_copy=gpu,social_reply=gpu",
@@ -167,6 +184,9 @@ class Settings:
     max_body_bytes: int
     catalog_max_items: int
     webhook_allowlist: list[str]
+    webhook_timeout_s: float
+    webhook_retry_delays_s: list[float]
+    webhook_retry_window_s: float
     ann_min_items: int
     queue_routes: dict[str, str]
     time_limits: dict[str, tuple[float, float]]

@@ -49,3 +49,13 @@ class ErrorCode(StrEnum):
     WORKER_LOST = "worker_lost"
     QUALITY_CHECK_FAILED = "quality_check_failed"
     INTERNAL_ERROR = "internal_error"
+
+
+class DeliveryStatus(StrEnum):
+    """Where one webhook event stands."""
+
+    PENDING = "pending"        # waiting for its next attempt
+    SENDING = "sending"        # an attempt is in flight
+    SUCCEEDED = "succeeded"    # the receiver answered 2xx
+    FAILED = "failed"          # out of attempts, refused by the SSRF guard, or best effort
+    DISABLED = "disabled"      # the URL answered 410 Gone (now or on an earlier event)

@@ -10,6 +10,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from tests.support.processes import RedisServer  # noqa: E402
+from tests.support.receiver import Receiver  # noqa: E402
 from tests.support.stack import (  # noqa: E402
     PostgresDatabase,
     build_stack,
@@ -45,14 +46,32 @@ def database_factory(tmp_path_factory):
         database.drop()
 
 
+# Webhooks may reach the tests' own receiver on loopback, with short timeouts and retries.
+WEBHOOK_TEST_ENV = {
+    "VITRINE_WEBHOOK_ALLOWLIST": "127.0.0.1/32",
+    "VITRINE_WEBHOOK_TIMEOUT_S": "1",
+    "VITRINE_WEBHOOK_RETRY_DELAYS_S": "0.4",
+}
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def stack(request, redis_server, database_factory):
-    """The API app and a real cpu worker (2 processes) on one backend; one per backend."""
+    """The API app, a real cpu worker (2 processes) and a webhooks worker (threads) on one
+    backend; one per backend."""
     redis_db = BACKENDS.index(request.param)
     built = build_stack(request.param, database_factory(request.param),
-                        f"redis://127.0.0.1:{redis_server.port}/{redis_db}")
+                        f"redis://127.0.0.1:{redis_server.port}/{redis_db}",
+                        with_webhook_worker=True, **WEBHOOK_TEST_ENV)
     yield built
     built.stop()
+
+
+@pytest.fixture(scope="session")
+def receiver():
+    """A webhook receiver on 127.0.0.1; each test scripts its own paths."""
+    server = Receiver().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,12 @@ from shared.queues import make_celery
 from shared.settings import Settings
 from worker import startup  # noqa: F401  (connects the start-up signals)
 from worker.handlers import HANDLERS
-from worker.tasks import register_embed_task, register_job_task, register_sweep_task
+from worker.tasks import (
+    register_embed_task,
+    register_job_task,
+    register_sweep_task,
+    register_webhook_task,
+)
 
 settings = Settings.from_env()
 app = make_celery(settings)
@@ -15,3 +20,4 @@ for _job_type, _handler in HANDLERS.items():
     register_job_task(app, settings, _job_type, _handler)
 sweep_jobs = register_sweep_task(app)
 embed_catalog = register_embed_task(app)
+deliver_webhook = register_webhook_task(app, settings)

@@ -24,8 +24,10 @@ from shared import lifecycle
 from shared.db import Database
 from shared.models import Job, utcnow
 from shared.schemas.base import validation_details
+from shared.schemas.jobs import WebhookEvent
 from shared.settings import Settings
 from shared.status import ErrorCode, JobStatus
+from shared.webhooks import outbox
 from worker.models.registry import ModelRegistry
 
 log = logging.getLogger("vitrine.runner")
@@ -59,6 +61,8 @@ class Outcome:
 
 
 PROGRESS_INTERVAL_S = 0.25
+# A `progress` webhook per database write would be four requests a second per job.
+PROGRESS_WEBHOOK_INTERVAL_S = 1.0
 
 
 class JobContext:
@@ -72,6 +76,7 @@ class JobContext:
         self.db = db
         self.deadline = time.monotonic() + soft_limit_s
         self._last_write = 0.0
+        self._last_webhook = 0.0
         self._last_value: dict[str, Any] | None = None
 
     def seconds_left(self) -> float:
@@ -85,10 +90,15 @@ class JobContext:
             return
         self._last_write, self._last_value = now, progress
         with self.db.session() as session:
-            session.execute(
+            written = session.execute(
                 update(Job).where(Job.id == self.job_id, Job.status == JobStatus.RUNNING.value)
-                .values(progress=progress)
-            )
+                .values(progress=progress).returning(Job.webhook)
+                .execution_options(synchronize_session=False)
+            ).all()
+            if (written and outbox.wants(written[0].webhook, WebhookEvent.PROGRESS)
+                    and now - self._last_webhook >= PROGRESS_WEBHOOK_INTERVAL_S):
+                self._last_webhook = now
+                outbox.record_event(session, self.job_id, WebhookEvent.PROGRESS)
 
 
 def parse_input(schema: type[Model], job_input: dict[str, Any]) -> Model:
@@ -161,11 +171,12 @@ class JobRunner:
             if job is None:
                 log.warning("event=job_missing job_id=%s", job_id)
                 return None
-            status = job.job_status
+            # Read before the change: recording its webhook event refreshes `job`.
+            status, seen_attempts = job.job_status, job.attempts
             if status is JobStatus.QUEUED:
                 won = lifecycle.transition(
                     session, job_id, from_statuses=[JobStatus.QUEUED], to=JobStatus.RUNNING,
-                    attempts=job.attempts + 1, **claimed_by,
+                    attempts=seen_attempts + 1, **claimed_by,
                 )
             elif status is JobStatus.RUNNING and self._previous_run_is_dead(job, job_type):
                 if job.attempts >= self.settings.max_attempts:
@@ -185,7 +196,7 @@ class JobRunner:
             if not won:
                 log.info("event=job_skipped job_id=%s status=%s", job_id, job.status)
                 return None
-            return _Claim(job_id, job.input, job.attempts + 1, job.tenant_id)
+            return _Claim(job_id, job.input, seen_attempts + 1, job.tenant_id)
 
     def _previous_run_is_dead(self, job: Job, job_type: str) -> bool:
         """True when the run recorded on a `running` job can no longer finish."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from shared.db import Database
 from shared.settings import Settings
@@ -15,6 +16,7 @@ class WorkerPlan:
     """Decided in the parent before the pool forks: what each child must load."""
 
     queues: list[str] = field(default_factory=list)
+    celery: Any = None  # the worker's Celery app: what committed webhook events are sent with
     concurrency: int = 1
     sources: dict[str, ModelSource] = field(default_factory=dict)
 

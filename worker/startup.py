@@ -15,6 +15,7 @@ from celery.signals import celeryd_after_setup, setup_logging, worker_process_in
 
 from shared.db import Database
 from shared.settings import Settings
+from shared.webhooks import outbox
 from worker import runtime
 from worker.models.registry import ModelRegistry, models_for_queues, resolve_device, resolve_sources
 from worker.models.sources import ModelLoadError
@@ -35,6 +36,7 @@ def _plan_models(sender, instance, conf, **_kwargs) -> None:
     queues = sorted(instance.app.amqp.queues.consume_from)
     plan = runtime.plan()
     plan.queues = queues
+    plan.celery = instance.app
     forks = _pool_forks(instance)
     # In a threads pool the tasks share one process and one batcher: one torch user.
     plan.concurrency = int(instance.concurrency or 1) if forks else 1
@@ -87,9 +89,9 @@ def _load_into_this_process(settings: Settings) -> None:
                  os.getpid(), device, threads)
     registry = ModelRegistry.load(plan.sources, device)
     # A fresh engine in each process: connections must never be shared across a fork.
-    runtime.install(runtime.WorkerRuntime(
-        settings=settings, db=Database(settings.database_url), registry=registry
-    ))
+    db = Database(settings.database_url)
+    outbox.send_after_commit(db, plan.celery)
+    runtime.install(runtime.WorkerRuntime(settings=settings, db=db, registry=registry))
 
 
 @worker_process_init.connect

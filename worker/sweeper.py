@@ -2,7 +2,9 @@
 
 Redis here keeps nothing on disk, so a restart drops every queued message; the database
 still has the rows. The sweeper re-sends queued jobs that were never sent or were sent long
-ago, and settles `running` jobs whose run can no longer finish (its worker died).
+ago, and settles `running` jobs whose run can no longer finish (its worker died). It also
+sends webhook deliveries that are due (long retry waits live in the database, not in the
+broker) or whose message was lost, and frees deliveries whose sender died mid-attempt.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from shared import lifecycle
 from shared.catalogs import needs_embedding
 from shared.db import Database
 from shared.dispatch import send_job
-from shared.models import CatalogItem, Job, utcnow
+from shared.models import CatalogItem, Job, WebhookDelivery, utcnow
 from shared.queues import CPU_QUEUE, EMBED_CATALOG_TASK, GPU_QUEUE
 from shared.settings import Settings
-from shared.status import ErrorCode, JobStatus
+from shared.status import DeliveryStatus, ErrorCode, JobStatus
+from shared.webhooks.outbox import send_delivery
 
 log = logging.getLogger("vitrine.sweeper")
 
@@ -36,6 +39,8 @@ class SweepReport:
     send_failures: int = 0
     left_in_backlog: int = 0
     catalogs_to_embed: int = 0
+    webhooks_sent: int = 0
+    webhooks_released: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -50,8 +55,9 @@ def sweep(
     _resend_queued(db, settings, celery, now, report)
     _settle_stale_running(db, settings, celery, now, report)
     _resend_catalog_embedding(db, settings, celery, now, report)
-    if report.resent_queued or report.resent_stale or report.failed_lost or \
-            report.catalogs_to_embed:
+    _release_stuck_deliveries(db, settings, now, report)
+    _send_due_deliveries(db, settings, celery, now, report)
+    if any(v for k, v in report.as_dict().items() if k not in {"left_in_backlog"}):
         log.info("event=sweep %s", " ".join(f"{k}={v}" for k, v in report.as_dict().items()))
     return report
 
@@ -153,3 +159,40 @@ def _resend_catalog_embedding(db, settings, celery, now, report: SweepReport) ->
             report.send_failures += 1
             return
         report.catalogs_to_embed += 1
+
+
+def _release_stuck_deliveries(db, settings, now, report: SweepReport) -> None:
+    """A delivery `sending` for far longer than one attempt may take lost its sender."""
+    cutoff = now - timedelta(seconds=settings.webhook_timeout_s * 2 + 30)
+    with db.session() as session:
+        report.webhooks_released = session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.status == DeliveryStatus.SENDING.value,
+                   WebhookDelivery.sending_since < cutoff)
+            .values(status=DeliveryStatus.PENDING.value, sending_since=None,
+                    next_attempt_at=now, dispatched_for=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+
+
+def _send_due_deliveries(db, settings, celery, now, report: SweepReport) -> None:
+    """Due deliveries with no message on its way: never sent, or sent and lost."""
+    lost_before = now - timedelta(seconds=settings.requeue_after_s)
+    with db.session() as session:
+        due = session.scalars(
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.status == DeliveryStatus.PENDING.value,
+                   WebhookDelivery.next_attempt_at <= now,
+                   or_(WebhookDelivery.dispatched_for.is_(None),
+                       WebhookDelivery.dispatched_for < lost_before))
+            .order_by(WebhookDelivery.next_attempt_at)
+            .limit(BATCH)
+        ).all()
+    for delivery_id in due:
+        if not send_delivery(celery, delivery_id):
+            report.send_failures += 1
+            return
+        with db.session() as session:
+            session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
+                            .values(dispatched_for=now))
+        report.webhooks_sent += 1

@@ -9,23 +9,26 @@ from celery import Celery, Task
 from celery.worker.request import Request
 
 from shared.db import Database
-from shared.queues import EMBED_CATALOG_TASK, SWEEP_TASK, task_name_for
+from shared.queues import DELIVER_WEBHOOK_TASK, EMBED_CATALOG_TASK, SWEEP_TASK, task_name_for
 from shared.settings import Settings
+from shared.webhooks import outbox
 from worker import runtime
 from worker.recommendation.embedding import embed_pending
 from worker.runner import Handler, JobRunner, record_hard_timeout
 from worker.sweeper import sweep
+from worker.webhooks.delivery import deliver
 
 log = logging.getLogger("vitrine.tasks")
 
 _parent_db: Database | None = None
 
 
-def _db_in_parent() -> Database:
+def _db_in_parent(celery: Celery) -> Database:
     # Only the parent uses this (after a hard time limit); children have their own engine.
     global _parent_db
     if _parent_db is None:
         _parent_db = Database(Settings.from_env().database_url)
+        outbox.send_after_commit(_parent_db, celery)
     return _parent_db
 
 
@@ -36,7 +39,8 @@ class JobRequest(Request):
         super().on_timeout(soft, timeout)
         if not soft and self.args:
             try:
-                recorded = record_hard_timeout(_db_in_parent(), self.args[0], timeout)
+                recorded = record_hard_timeout(_db_in_parent(self.task.app), self.args[0],
+                                               timeout)
                 log.warning("event=job_hard_timeout job_id=%s recorded=%s", self.args[0],
                             recorded)
             except Exception:
@@ -81,3 +85,17 @@ def register_sweep_task(app: Celery) -> Task:
         return sweep(state.db, state.settings, self.app).as_dict()
 
     return sweep_jobs
+
+
+def register_webhook_task(app: Celery, settings: Settings) -> Task:
+    # The sender enforces webhook_timeout_s itself; these limits only catch a stuck task.
+    limit = settings.webhook_timeout_s + 20
+
+    @app.task(name=DELIVER_WEBHOOK_TASK, bind=True, soft_time_limit=limit,
+              time_limit=limit + 10)
+    def deliver_webhook(self: Task, delivery_id: str) -> str:
+        """Make the next attempt of a webhook delivery (duplicates are skipped)."""
+        state = runtime.current()
+        return deliver(state.db, state.settings, self.app, uuid.UUID(delivery_id))
+
+    return deliver_webhook

@@ -81,7 +81,7 @@ class JobList(StrictModel):
     next_cursor: str | None
 
 
-def _iso(value) -> str | None:
+def iso(value) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
@@ -103,9 +103,9 @@ def job_view(job: Job) -> dict[str, Any]:
         "model": {"name": job.model_name, "revision": job.model_revision},
         "worker_host": job.worker_host,
         "timings": {
-            "created_at": _iso(job.created_at),
-            "started_at": _iso(job.started_at),
-            "finished_at": _iso(job.finished_at),
+            "created_at": iso(job.created_at),
+            "started_at": iso(job.started_at),
+            "finished_at": iso(job.finished_at),
             "queue_seconds": job.queue_seconds,
             "run_seconds": job.run_seconds,
         },

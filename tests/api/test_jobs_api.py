@@ -125,3 +125,14 @@ def test_openapi_comes_from_the_validating_schemas(api_only):
     marker = '"$ref": "#/components/schemas/'
     refs = {part.split('"')[0] for part in json.dumps(spec).split(marker)[1:]}
     assert refs <= set(schemas)
+
+
+def test_every_route_and_method_is_in_openapi(api_only):
+    spec = api_only.client.get("/openapi.json").json
+    for rule in api_only.app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.rule == "/openapi.json":
+            continue
+        path = rule.rule.replace("<", "{").replace(">", "}")
+        methods = {m.lower() for m in rule.methods} - {"head", "options"}
+        assert path in spec["paths"], path
+        assert methods <= set(spec["paths"][path]), (path, methods)

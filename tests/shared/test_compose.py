@@ -19,8 +19,8 @@ SERVICES = COMPOSE["services"]
 
 
 def test_all_services_are_declared():
-    assert {"redis", "postgres", "migrate", "api", "worker-cpu", "worker-gpu", "flower",
-            "beat"} <= set(SERVICES)
+    assert {"redis", "postgres", "migrate", "api", "worker-cpu", "worker-gpu",
+            "worker-webhooks", "flower", "beat"} <= set(SERVICES)
 
 
 def test_build_targets_exist_in_dockerfile():

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +56,23 @@ def test_known_vector_matches_an_independent_hmac():
     key = base64.b64decode(NEW.removeprefix("whsec_"))
     expected = base64.b64encode(hmac.new(key, b"msg_5.1.{}", hashlib.sha256).digest()).decode()
     assert headers["webhook-signature"] == f"v1,{expected}"
+
+
+def _readme_openssl_example() -> str:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    after = readme.split("<!-- webhook-openssl-example -->", 1)[1]
+    return after.split("```bash\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize(("secrets", "check_with", "genuine"), [
+    ([NEW], NEW, True), ([OLD, NEW], OLD, True), ([OLD], NEW, False)])
+def test_the_readme_openssl_example_verifies_what_we_sign(tmp_path, secrets, check_with,
+                                                          genuine):
+    headers = sign(secrets, "msg_9", BODY + b"\n", timestamp=1_700_000_000)
+    (tmp_path / "body.json").write_bytes(BODY + b"\n")  # a trailing newline is signed too
+    env = dict(os.environ, SECRET=check_with, MSG_ID=headers["webhook-id"],
+               TS=headers["webhook-timestamp"], SIG=headers["webhook-signature"])
+    run = subprocess.run(["bash", "-c", _readme_openssl_example()], cwd=tmp_path, env=env,
+                         capture_output=True, text=True)
+    assert (run.returncode == 0, run.stdout.strip()) == (
+        (True, "genuine") if genuine else (False, "forged")), run.stderr

@@ -22,6 +22,7 @@ class SleepInput(StrictModel):
     seconds: float = Field(ge=0, le=60)
     ignore_soft_limit: bool = False
     echo: Any = None
+    progress: bool = False  # report {"slept": seconds} as it goes
 
 
 class RaiseInput(StrictModel):
@@ -30,8 +31,11 @@ class RaiseInput(StrictModel):
 
 def sleep_then_echo(job_input: dict[str, Any], models: ModelRegistry, context) -> Outcome:
     request = SleepInput.model_validate(job_input)
-    deadline = time.monotonic() + request.seconds
+    started = time.monotonic()
+    deadline = started + request.seconds
     while time.monotonic() < deadline:
+        if request.progress:
+            context.report_progress({"slept": round(time.monotonic() - started, 1)})
         try:
             time.sleep(0.05)
         except SoftTimeLimitExceeded:

@@ -122,6 +122,8 @@ class Stack:
     def wait_workers_ready(self, timeout: float = 120) -> None:
         """Wait until every pool process, including replacements of killed ones, has its model."""
         for worker in self.workers:
+            if worker.concurrency == 0:
+                continue  # loads no model
             replaced = worker.count("Process 'ForkPoolWorker-")
             worker.wait_for_log("event=model_loaded kind=embedding", timeout=timeout,
                                 times=worker.concurrency + replaced)
@@ -133,7 +135,8 @@ class Stack:
 
 
 def build_stack(backend: str, database_url: str, broker_url: str, *,
-                with_worker: bool = True, **env_extra: str) -> Stack:
+                with_worker: bool = True, with_webhook_worker: bool = False,
+                **env_extra: str) -> Stack:
     register_diagnostic_types()
     env = stack_env(database_url, broker_url, **env_extra)
     upgrade(database_url)
@@ -142,6 +145,8 @@ def build_stack(backend: str, database_url: str, broker_url: str, *,
                   db=Database(database_url))
     if with_worker:
         stack.workers.append(start_cpu_worker(env, name=f"cpu-{backend}"))
+    if with_webhook_worker:
+        stack.workers.append(start_webhook_worker(env, name=f"webhooks-{backend}"))
     return stack
 
 
@@ -160,4 +165,12 @@ def start_gpu_worker(env: dict[str, str], *, name: str) -> LoggedProcess:
     worker = start_worker(env, queues="gpu", concurrency=16, pool="threads", name=name)
     worker.wait_for_log(" ready.", timeout=240)
     worker.concurrency = 1
+    return worker
+
+
+def start_webhook_worker(env: dict[str, str], *, name: str) -> LoggedProcess:
+    """A webhooks-queue worker as scripts/up runs it: threads, no models."""
+    worker = start_worker(env, queues="webhooks", concurrency=8, pool="threads", name=name)
+    worker.wait_for_log(" ready.", timeout=120)
+    worker.concurrency = 0
     return worker

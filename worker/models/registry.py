@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from shared.queues import CPU_QUEUE, GPU_QUEUE
 from shared.settings import Settings
 from worker.models.embeddings import Embedder
+from worker.models.encode_batching import SharedEncoder
 from worker.models.generation import Generator
 from worker.models.sources import ModelLoadError, ModelSource, embedding_source, generation_source
 
@@ -58,12 +59,15 @@ class ModelRegistry:
     device: str
     embedder: Embedder | None = None
     generator: Generator | None = None
+    # Concurrent jobs of a threads-pool worker encode their few texts in shared batches.
+    shared_encoder: SharedEncoder | None = None
 
     @classmethod
     def load(cls, sources: dict[str, ModelSource], device: str) -> ModelRegistry:
         registry = cls(device=device)
         if "embedding" in sources:
             registry.embedder = Embedder.load(sources["embedding"], device)
+            registry.shared_encoder = SharedEncoder(registry.embedder)
         if "generation" in sources:
             registry.generator = Generator.load(sources["generation"], device)
         return registry
@@ -72,6 +76,10 @@ class ModelRegistry:
         if self.embedder is None:
             raise RuntimeError("this worker has no embedding model; is the job on the cpu queue?")
         return self.embedder
+
+    def require_shared_encoder(self) -> SharedEncoder:
+        self.require_embedder()
+        return self.shared_encoder
 
     def require_generator(self) -> Generator:
         if self.generator is None:

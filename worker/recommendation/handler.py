@@ -21,7 +21,7 @@ def _inline_index(request: RecommendationInput, models: ModelRegistry) -> Catalo
     import numpy as np
 
     items = request.candidates or []
-    vectors = models.require_embedder().encode([item.embedded_text() for item in items])
+    vectors = models.require_shared_encoder().encode([item.embedded_text() for item in items])
     return CatalogIndex(
         catalog_id=uuid.UUID(int=0), version=0, ids=[i.id for i in items],
         position={item.id: n for n, item in enumerate(items)}, vectors=vectors,
@@ -47,7 +47,7 @@ def _history(request: RecommendationInput, index: CatalogIndex,
             to_encode.append(entry)
         entries.append(entry)
     if to_encode:  # free-text items, or catalog items not embedded yet
-        vectors = models.require_embedder().encode([e.title for e in to_encode])
+        vectors = models.require_shared_encoder().encode([e.title for e in to_encode])
         for entry, vector in zip(to_encode, vectors, strict=True):
             entry.vector = vector
     return entries

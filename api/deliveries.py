@@ -1,0 +1,82 @@
+"""/v1/jobs/{id}/deliveries: what was sent to a job's webhook, and sending it again."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, current_app, g
+from sqlalchemy import select, update
+
+from api.auth import authenticate
+from api.errors import ApiError
+from shared.models import DisabledWebhookUrl, Job, WebhookDelivery, utcnow
+from shared.schemas.webhooks import delivery_view
+from shared.status import DeliveryStatus
+from shared.webhooks.outbox import send_delivery
+
+bp = Blueprint("deliveries", __name__, url_prefix="/v1/jobs/<job_id>/deliveries")
+bp.before_request(authenticate)
+
+
+def _db():
+    return current_app.extensions["vitrine.db"]
+
+
+def _uuid(value: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ApiError(404, "not_found", f"no {what} {value!r}") from None
+
+
+def _job(session, job_id: str) -> Job:
+    job = session.scalar(select(Job).where(Job.id == _uuid(job_id, "job"),
+                                           Job.tenant_id == g.tenant_id))
+    if job is None:
+        raise ApiError(404, "not_found", f"no job {job_id!r}")
+    return job
+
+
+@bp.get("")
+def list_deliveries(job_id: str):
+    """Every event of the job's webhook with all its attempts, oldest first."""
+    with _db().session() as session:
+        job = _job(session, job_id)
+        deliveries = session.scalars(
+            select(WebhookDelivery).where(WebhookDelivery.job_id == job.id)
+            .order_by(WebhookDelivery.created_at, WebhookDelivery.id)
+        ).all()
+        return {"deliveries": [delivery_view(d) for d in deliveries]}
+
+
+@bp.post("/<delivery_id>/retry")
+def retry_delivery(job_id: str, delivery_id: str):
+    """Send the event again now (same body and webhook-id), whatever became of it before."""
+    with _db().session() as session:
+        job = _job(session, job_id)
+        delivery = session.scalar(select(WebhookDelivery).where(
+            WebhookDelivery.id == _uuid(delivery_id, "delivery"),
+            WebhookDelivery.job_id == job.id))
+        if delivery is None:
+            raise ApiError(404, "not_found", f"no delivery {delivery_id!r} for job {job_id!r}")
+        if session.get(DisabledWebhookUrl, (g.tenant_id, delivery.url)) is not None:
+            raise ApiError(409, "webhook_url_disabled",
+                           f"{delivery.url} answered 410 Gone and is disabled; re-enable it "
+                           "with DELETE /v1/webhooks/disabled-urls?url=... first")
+        now = utcnow()
+        # Only from a resting state: an attempt in flight finishes first.
+        reopened = session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == delivery.id,
+                   WebhookDelivery.status != DeliveryStatus.SENDING.value)
+            .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now,
+                    dispatched_for=now, finished_at=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount == 1
+        if not reopened:
+            raise ApiError(409, "delivery_in_flight",
+                           "an attempt of this delivery is being sent; retry when it ends")
+    # Not sent: the row is due now, so the sweeper sends it shortly.
+    send_delivery(current_app.extensions["vitrine.celery"], delivery.id)
+    with _db().session() as session:
+        return delivery_view(session.get(WebhookDelivery, delivery.id)), 202

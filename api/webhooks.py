@@ -1,0 +1,76 @@
+"""/v1/webhooks: the tenant's signing secrets (read, rotate) and URLs disabled by 410 Gone."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, request
+from pydantic import ValidationError
+from sqlalchemy import delete, select
+
+from api.auth import authenticate
+from api.body import json_body, require_object
+from api.errors import ApiError
+from shared.models import DisabledWebhookUrl
+from shared.schemas.base import validation_details
+from shared.schemas.jobs import iso
+from shared.schemas.webhooks import RotateSecret, disabled_url_view
+from shared.webhooks import secrets
+
+bp = Blueprint("webhooks", __name__, url_prefix="/v1/webhooks")
+bp.before_request(authenticate)
+
+
+def _db():
+    return current_app.extensions["vitrine.db"]
+
+
+def _secrets_view(active: secrets.TenantSecrets) -> dict:
+    view = {"secret": active.current, "previous_secret": None, "previous_expires_at": None}
+    if active.previous:
+        view.update(previous_secret=active.previous,
+                    previous_expires_at=iso(active.previous_expires_at))
+    return view
+
+
+@bp.get("/secret")
+def get_secret():
+    """The secret deliveries are signed with (created on first use)."""
+    with _db().session() as session:
+        return _secrets_view(secrets.tenant_secrets(session, g.tenant_id))
+
+
+@bp.post("/secret/rotate")
+def rotate_secret():
+    """A new secret; the old one signs too until `previous_valid_for_s` has passed."""
+    body = require_object(json_body()) if request.content_length else {}
+    try:
+        rotation = RotateSecret.model_validate(body)
+    except ValidationError as exc:
+        raise ApiError(422, "validation_error", "rotation request is invalid",
+                       validation_details(exc)) from None
+    with _db().session() as session:
+        return _secrets_view(secrets.rotate(session, g.tenant_id,
+                                            rotation.previous_valid_for_s))
+
+
+@bp.get("/disabled-urls")
+def list_disabled_urls():
+    with _db().session() as session:
+        rows = session.scalars(select(DisabledWebhookUrl)
+                               .where(DisabledWebhookUrl.tenant_id == g.tenant_id)
+                               .order_by(DisabledWebhookUrl.disabled_at)).all()
+        return {"disabled_urls": [disabled_url_view(r) for r in rows]}
+
+
+@bp.delete("/disabled-urls")
+def enable_url():
+    """Re-enable a URL (`?url=`) that answered 410; later events are sent to it again."""
+    url = request.args.get("url", "")
+    if not url:
+        raise ApiError(422, "validation_error", "which URL?",
+                       [{"path": "query:url", "problem": "required"}])
+    with _db().session() as session:
+        removed = session.execute(delete(DisabledWebhookUrl).where(
+            DisabledWebhookUrl.tenant_id == g.tenant_id, DisabledWebhookUrl.url == url)).rowcount
+    if not removed:
+        raise ApiError(404, "not_found", f"{url!r} is not disabled")
+    return "", 204

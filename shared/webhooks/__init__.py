@@ -1,0 +1,1 @@
+"""Webhooks, the parts both sides use: tenant secrets and the event outbox."""

@@ -1,0 +1,1 @@
+"""Sending webhook deliveries: pinned HTTP requests, the retry schedule, the outcome."""
