@@ -6,6 +6,7 @@ import uuid
 
 from flask import Blueprint, current_app, g
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from api.auth import authenticate
 from api.errors import ApiError
@@ -44,6 +45,7 @@ def list_deliveries(job_id: str):
         job = _job(session, job_id)
         deliveries = session.scalars(
             select(WebhookDelivery).where(WebhookDelivery.job_id == job.id)
+            .options(selectinload(WebhookDelivery.attempts))
             .order_by(WebhookDelivery.created_at, WebhookDelivery.id)
         ).all()
         return {"deliveries": [delivery_view(d) for d in deliveries]}

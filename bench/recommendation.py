@@ -1,11 +1,13 @@
 """Recommendation speed: the system over HTTP vs the bare computation vs the naive approach.
 
-    python bench/recommendation.py [--jobs 200] [--concurrency 1 8 32]
+    python bench/recommendation.py [--jobs 200] [--concurrency 1 8 32] [--notify webhook]
 
 Uploads the Amazon Office catalog (2,420 items) and its shopper events through the API,
 waits until every item is embedded, then submits `--jobs` recommendation jobs per
 concurrency level (clients that submit and poll) and reports jobs/s and p50/p99 latency
-(the jobs' own created -> finished times). In the same run, for the same shoppers:
+(the jobs' own created -> finished times). With `--notify webhook` the clients do not poll:
+each job names a webhook on a local receiver and the client waits for its `completed`
+event, delivered by a webhooks worker. In the same run, for the same shoppers:
 - bare: the ranker alone on the stored matrix, in this process (no HTTP, queue or database);
 - naive: encoding every candidate's text for each request, as a pair scorer without stored
   embeddings must (timed on a few requests; it is slow).
@@ -23,6 +25,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.stack import bench_env, free_port, fresh_database, serve, start_worker, stop  # noqa: E402
 from tests.support.events import office_catalog_items, office_sequences  # noqa: E402
+from tests.support.receiver import Receiver  # noqa: E402
 
 
 def _call(method: str, url: str, key: str, body: dict | None = None) -> dict:
@@ -62,11 +66,18 @@ def upload(api: str, key: str) -> None:
     print(f"  catalog embedded by the worker in {time.perf_counter() - started:.1f}s")
 
 
-def run_jobs(api: str, key: str, histories: list[list[str]], concurrency: int) -> dict:
+def run_jobs(api: str, key: str, histories: list[list[str]], concurrency: int,
+             receiver=None) -> dict:
     def one(history: list[str]) -> float:
-        job = _call("POST", f"{api}/v1/jobs", key, {"type": "recommendation", "input": {
+        body = {"type": "recommendation", "input": {
             "catalog_id": "office", "k": 10,
-            "history": [{"item_id": i, "event": "purchase"} for i in history]}})
+            "history": [{"item_id": i, "event": "purchase"} for i in history]}}
+        if receiver is not None:
+            path = f"/done/{uuid.uuid4().hex}"
+            body["webhook"] = {"url": receiver.script(path, 204)}
+        job = _call("POST", f"{api}/v1/jobs", key, body)
+        if receiver is not None:
+            job = json.loads(receiver.wait(path, timeout=300)[0].body)
         while job["status"] in {"queued", "running"}:
             time.sleep(0.05)  # polling harder only takes CPU from the worker
             job = _call("GET", f"{api}/v1/jobs/{job['id']}", key)
@@ -125,6 +136,8 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--naive-requests", type=int, default=2)
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/11")
+    parser.add_argument("--notify", choices=["poll", "webhook"], default="poll",
+                        help="clients poll every 50 ms, or wait for the completed webhook")
     parser.add_argument("--postgres", action="store_true",
                         help="a fresh database on the local PostgreSQL instead of SQLite")
     args = parser.parse_args()
@@ -140,23 +153,32 @@ def main() -> int:
     else:
         url = f"sqlite:///{workdir / 'rec.db'}"
     key, _ = fresh_database(url)
-    env = bench_env(DATABASE_URL=url, BROKER_URL=args.broker, VITRINE_TORCH_THREADS="1")
+    env = bench_env(DATABASE_URL=url, BROKER_URL=args.broker, VITRINE_TORCH_THREADS="1",
+                    VITRINE_WEBHOOK_ALLOWLIST="127.0.0.1/32")
     port = free_port()
     api = serve("api.wsgi:app", env, port, workdir / "api.log")
     worker = start_worker(dict(env, VITRINE_LOG_LEVEL="INFO"), workdir / "worker.log", "-Q",
                           "cpu,maintenance", "--concurrency", str(cores), "-n", "rec@%h",
                           ready="event=model_loaded kind=embedding")
+    processes, receiver = [worker, api], None
+    if args.notify == "webhook":
+        processes.append(start_worker(env, workdir / "webhooks.log", "-Q", "webhooks", "--pool",
+                                      "threads", "--concurrency", "16", "-n", "hooks@%h",
+                                      ready=" ready."))
+        receiver = Receiver().start()
     rows = {}
     try:
         base = f"http://127.0.0.1:{port}"
         upload(base, key)
-        run_jobs(base, key, histories[:10], 2)  # warm-up: indexes and co-occurrence cached
+        run_jobs(base, key, histories[:10], 2, receiver)  # warm-up: caches filled
         for concurrency in args.concurrency:
-            rows[concurrency] = run_jobs(base, key, histories, concurrency)
+            rows[concurrency] = run_jobs(base, key, histories, concurrency, receiver)
             print(f"  system, concurrency {concurrency}: {rows[concurrency]}", flush=True)
     finally:
-        stop(worker)
-        stop(api)
+        for process in processes:
+            stop(process)
+        if receiver is not None:
+            receiver.stop()
         subprocess.run(["redis-cli", "-u", args.broker, "flushdb"], capture_output=True)
         if postgres is not None:
             postgres.drop()
@@ -165,7 +187,8 @@ def main() -> int:
 
     print(f"\nrecommendation, Amazon Office ({len(office_catalog_items())} items), "
           f"{args.jobs} jobs per row, {cores} cores, cpu worker with {cores} processes, "
-          f"{'PostgreSQL' if args.postgres else 'SQLite'}")
+          f"{'PostgreSQL' if args.postgres else 'SQLite'}, clients "
+          f"{'wait for webhooks' if receiver else 'poll every 50 ms'}")
     print(f"{'clients':>7} | {'jobs/s':>7} {'p50 ms':>7} {'p99 ms':>7} | {'system/bare':>11} | "
           f"{'system/naive':>12}")
     for concurrency, row in rows.items():

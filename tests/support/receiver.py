@@ -29,6 +29,7 @@ class Receiver:
     def __init__(self) -> None:
         self._scripts: dict[str, list[Answer]] = {}
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self.requests: list[Received] = []
         receiver = self
 
@@ -36,9 +37,10 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 (the http.server naming)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 answer = receiver._next_answer(self.path)
-                with receiver._lock:
+                with receiver._arrived:
                     receiver.requests.append(Received(self.path, dict(self.headers), body,
                                                       time.time()))
+                    receiver._arrived.notify_all()
                 time.sleep(answer.delay_s)
                 try:
                     self.send_response(answer.status)
@@ -80,4 +82,12 @@ class Receiver:
 
     def received(self, path: str) -> list[Received]:
         with self._lock:
+            return [r for r in self.requests if r.path == path]
+
+    def wait(self, path: str, count: int = 1, timeout: float = 60) -> list[Received]:
+        """Block until `path` has received `count` requests; returns them."""
+        with self._arrived:
+            if not self._arrived.wait_for(
+                    lambda: sum(r.path == path for r in self.requests) >= count, timeout):
+                raise TimeoutError(f"{path} received fewer than {count} requests in {timeout}s")
             return [r for r in self.requests if r.path == path]
