@@ -161,13 +161,14 @@ def main() -> int:
                           "cpu,maintenance", "--concurrency", str(cores), "-n", "rec@%h",
                           ready="event=model_loaded kind=embedding")
     processes, receiver = [worker, api], None
-    if args.notify == "webhook":
-        processes.append(start_worker(env, workdir / "webhooks.log", "-Q", "webhooks", "--pool",
-                                      "threads", "--concurrency", "16", "-n", "hooks@%h",
-                                      ready=" ready."))
-        receiver = Receiver().start()
     rows = {}
     try:
+        if args.notify == "webhook":
+            processes.append(start_worker(dict(env, VITRINE_LOG_LEVEL="INFO"),
+                                          workdir / "webhooks.log", "-Q", "webhooks", "--pool",
+                                          "threads", "--concurrency", "16", "-n", "hooks@%h",
+                                          ready=" ready."))
+            receiver = Receiver().start()
         base = f"http://127.0.0.1:{port}"
         upload(base, key)
         run_jobs(base, key, histories[:10], 2, receiver)  # warm-up: caches filled

@@ -53,6 +53,7 @@ def serve(app: str, env: dict, port: int, log: Path) -> subprocess.Popen:
             return process  # an app without /healthz answers 404: it is up
         except OSError:
             time.sleep(0.1)
+    stop(process)
     raise SystemExit(f"{app} did not start; see {log}")
 
 
@@ -64,6 +65,7 @@ def start_worker(env: dict, log: Path, *args: str, ready: str, timeout: float = 
     deadline = time.monotonic() + timeout
     while ready not in log.read_text():
         if process.poll() is not None or time.monotonic() > deadline:
+            stop(process)  # never leave a half-started worker consuming the queues
             raise SystemExit(f"worker did not start; see {log}")
         time.sleep(0.2)
     return process
