@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from celery import Celery
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import Database
@@ -40,19 +40,10 @@ EARLY_TOLERANCE = timedelta(seconds=1)
 def deliver(db: Database, settings: Settings, celery: Celery, delivery_id: uuid.UUID) -> str:
     """Make the next attempt of a due delivery; returns what became of it."""
     now = utcnow()
-    with db.session() as session:
-        claimed = session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id,
-                   WebhookDelivery.status == DeliveryStatus.PENDING.value,
-                   WebhookDelivery.next_attempt_at <= now + EARLY_TOLERANCE)
-            .values(status=DeliveryStatus.SENDING.value, sending_since=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount == 1
-    if not claimed:
-        return "skipped"
-    with db.session() as session:
-        delivery = session.get(WebhookDelivery, delivery_id)
+    with db.session() as session:  # committed before sending: a duplicate finds it taken
+        delivery = _claim(session, delivery_id, now)
+        if delivery is None:
+            return "skipped"
         disabled = session.get(DisabledWebhookUrl, (delivery.tenant_id, delivery.url))
         if disabled is not None:
             _finish(session, delivery, DeliveryStatus.DISABLED, now,
@@ -70,6 +61,23 @@ def deliver(db: Database, settings: Settings, celery: Celery, delivery_id: uuid.
     if countdown is not None:
         send_delivery(celery, delivery_id, countdown=countdown)  # lost: the sweeper sends it
     return status
+
+
+def _claim(session, delivery_id: uuid.UUID, now: datetime) -> WebhookDelivery | None:
+    """pending and due -> sending, or None when another sender has it or it is not due."""
+    claimed = session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id,
+               WebhookDelivery.status == DeliveryStatus.PENDING.value,
+               WebhookDelivery.next_attempt_at <= now + EARLY_TOLERANCE)
+        .values(status=DeliveryStatus.SENDING.value, sending_since=now)
+        .returning(WebhookDelivery.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not claimed:
+        return None
+    return session.scalars(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
+                           .execution_options(populate_existing=True)).one()
 
 
 def _finish(session, delivery: WebhookDelivery, status: DeliveryStatus, now: datetime,
