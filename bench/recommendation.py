@@ -33,7 +33,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.stack import bench_env, free_port, fresh_database, serve, start_worker, stop  # noqa: E402
+from bench.stack import (  # noqa: E402
+    bench_env,
+    cpu_seconds,
+    free_port,
+    fresh_database,
+    serve,
+    start_worker,
+    stop,
+)
 from tests.support.events import office_catalog_items, office_sequences  # noqa: E402
 from tests.support.receiver import Receiver  # noqa: E402
 
@@ -67,7 +75,7 @@ def upload(api: str, key: str) -> None:
 
 
 def run_jobs(api: str, key: str, histories: list[list[str]], concurrency: int,
-             receiver=None) -> dict:
+             receiver=None, processes: dict[str, int] | None = None) -> dict:
     def one(history: list[str]) -> float:
         body = {"type": "recommendation", "input": {
             "catalog_id": "office", "k": 10,
@@ -86,12 +94,25 @@ def run_jobs(api: str, key: str, histories: list[list[str]], concurrency: int,
         return (datetime.fromisoformat(timings["finished_at"])
                 - datetime.fromisoformat(timings["created_at"])).total_seconds()
 
+    processes = processes or {}
+    cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
+    clients_before = time.process_time()  # this process only: the others are its children
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         latencies = sorted(pool.map(one, histories))
     elapsed = time.perf_counter() - started
+    # Where the two cores went, per job: shows what the system costs beyond the ranker.
+    cpu_ms = {name: round((cpu_seconds(pid) - cpu_before[name]) / len(histories) * 1e3, 1)
+              for name, pid in processes.items()}
+    cpu_ms["clients"] = round((time.process_time() - clients_before) / len(histories) * 1e3, 1)
     return {"jobs_per_s": len(histories) / elapsed, "p50_ms": statistics.median(latencies) * 1e3,
-            "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1e3}
+            "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1e3,
+            "cpu_ms_per_job": cpu_ms}
+
+
+def _redis_pid() -> int | None:
+    found = subprocess.run(["pgrep", "-o", "redis-server"], capture_output=True, text=True)
+    return int(found.stdout.split()[0]) if found.stdout.strip() else None
 
 
 def bare_and_naive(histories: list[list[str]], naive_requests: int) -> tuple[float, float]:
@@ -172,8 +193,12 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         upload(base, key)
         run_jobs(base, key, histories[:10], 2, receiver)  # warm-up: caches filled
+        watched = {"api": api.pid, "cpu worker": worker.pid, "redis": _redis_pid()}
+        if receiver is not None:
+            watched["webhooks worker"] = processes[-1].pid
         for concurrency in args.concurrency:
-            rows[concurrency] = run_jobs(base, key, histories, concurrency, receiver)
+            rows[concurrency] = run_jobs(base, key, histories, concurrency, receiver,
+                                         {k: v for k, v in watched.items() if v})
             print(f"  system, concurrency {concurrency}: {rows[concurrency]}", flush=True)
     finally:
         for process in processes:
@@ -196,6 +221,9 @@ def main() -> int:
         print(f"{concurrency:>7} | {row['jobs_per_s']:>7.1f} {row['p50_ms']:>7.1f} "
               f"{row['p99_ms']:>7.1f} | {row['jobs_per_s'] / bare:>11.3f} | "
               f"{row['jobs_per_s'] / naive:>12.1f}")
+    for concurrency, row in rows.items():
+        spent = ", ".join(f"{k} {v}" for k, v in row["cpu_ms_per_job"].items())
+        print(f"CPU ms per job at {concurrency} clients: {spent}")
     print(f"bare ranker: {bare:.1f} requests/s; naive (re-encode {len(office_catalog_items())} "
           f"candidates per request): {naive:.3f} requests/s")
     return 0

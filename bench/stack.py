@@ -85,3 +85,25 @@ def bench_env(**extra: str) -> dict:
                TOKENIZERS_PARALLELISM="false", VITRINE_LOG_LEVEL="WARNING")
     env.update(extra)
     return env
+
+
+def cpu_seconds(root_pid: int) -> float:
+    """CPU time (user + system) of a process and all its live descendants, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents, times = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended while we looked
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    total, stack = 0.0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += times.get(pid, 0.0)
+        stack.extend(child for child, parent in parents.items() if parent == pid)
+    return total

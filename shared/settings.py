@@ -168,7 +168,8 @@ _VARIABLES: tuple[_Variable, ...] = (
     _Variable("device", "VITRINE_DEVICE", "auto", _parse_device,
               "`auto` uses CUDA (half precision) when present, else CPU."),
     _Variable("torch_threads", "VITRINE_TORCH_THREADS", "0", _parse_int,
-              "Torch threads per worker process; 0 divides the cores among the processes."),
+              "Torch (and numpy BLAS) threads per worker process; 0 divides the cores among "
+              "the processes."),
     _Variable("flower_basic_auth", "VITRINE_FLOWER_BASIC_AUTH", "", _parse_basic_auth,
               "user:password for Flower; the local stack generates one when empty."),
     _Variable("log_level", "VITRINE_LOG_LEVEL", "INFO", str, "Python log level."),
