@@ -244,3 +244,15 @@ def test_best_effort_events_are_not_retried(stack, receiver):
     assert delivery["best_effort"] and delivery["status"] == "failed"
     assert [a["status_code"] for a in delivery["attempts"]] == [500]
     assert len(receiver.received(path)) == 1
+
+
+def test_a_job_killed_at_its_hard_limit_still_sends_completed(stack, receiver):
+    """The worker's parent records the timeout of a killed child, and its event goes out."""
+    path = _path("killed")
+    response = stack.submit("diag_sleep", {"seconds": 20, "ignore_soft_limit": True},
+                            webhook={"url": receiver.script(path, 200)})
+    assert response.status_code == 202, response.json
+    [request] = receiver.wait(path, timeout=60)
+    event = json.loads(request.body)
+    assert event["status"] == "failed" and event["error"]["code"] == "timeout"
+    stack.wait_workers_ready()  # the pool replaces the killed process
