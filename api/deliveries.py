@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
-
 from flask import Blueprint, current_app, g
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from api.auth import authenticate
 from api.errors import ApiError
-from shared.models import DisabledWebhookUrl, Job, WebhookDelivery, utcnow
+from api.jobs import load_job, parse_id
+from shared.models import DisabledWebhookUrl, WebhookDelivery, utcnow
 from shared.schemas.webhooks import delivery_view
 from shared.status import DeliveryStatus
 from shared.webhooks.outbox import send_delivery
@@ -23,26 +22,11 @@ def _db():
     return current_app.extensions["vitrine.db"]
 
 
-def _uuid(value: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise ApiError(404, "not_found", f"no {what} {value!r}") from None
-
-
-def _job(session, job_id: str) -> Job:
-    job = session.scalar(select(Job).where(Job.id == _uuid(job_id, "job"),
-                                           Job.tenant_id == g.tenant_id))
-    if job is None:
-        raise ApiError(404, "not_found", f"no job {job_id!r}")
-    return job
-
-
 @bp.get("")
 def list_deliveries(job_id: str):
     """Every event of the job's webhook with all its attempts, oldest first."""
     with _db().session() as session:
-        job = _job(session, job_id)
+        job = load_job(session, job_id)
         deliveries = session.scalars(
             select(WebhookDelivery).where(WebhookDelivery.job_id == job.id)
             .options(selectinload(WebhookDelivery.attempts))
@@ -55,9 +39,9 @@ def list_deliveries(job_id: str):
 def retry_delivery(job_id: str, delivery_id: str):
     """Send the event again now (same body and webhook-id), whatever became of it before."""
     with _db().session() as session:
-        job = _job(session, job_id)
+        job = load_job(session, job_id)
         delivery = session.scalar(select(WebhookDelivery).where(
-            WebhookDelivery.id == _uuid(delivery_id, "delivery"),
+            WebhookDelivery.id == parse_id(delivery_id, "delivery"),
             WebhookDelivery.job_id == job.id))
         if delivery is None:
             raise ApiError(404, "not_found", f"no delivery {delivery_id!r} for job {job_id!r}")

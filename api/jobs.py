@@ -165,16 +165,18 @@ def create_job():
     return _accepted(job)
 
 
-def _parse_job_id(job_id: str) -> uuid.UUID:
+def parse_id(value: str, what: str = "job") -> uuid.UUID:
+    """A path id as a UUID; anything else cannot name a row, so it is a 404."""
     try:
-        return uuid.UUID(job_id)
+        return uuid.UUID(value)
     except ValueError:
-        raise ApiError(404, "not_found", f"no job {job_id!r}") from None
+        raise ApiError(404, "not_found", f"no {what} {value!r}") from None
 
 
-def _load(session, job_id: str) -> Job:
+def load_job(session, job_id: str) -> Job:
+    """The calling tenant's job, or 404 (another tenant's job is as unknown as none)."""
     job = session.scalar(
-        select(Job).where(Job.id == _parse_job_id(job_id), Job.tenant_id == g.tenant_id)
+        select(Job).where(Job.id == parse_id(job_id), Job.tenant_id == g.tenant_id)
     )
     if job is None:
         raise ApiError(404, "not_found", f"no job {job_id!r}")
@@ -184,20 +186,20 @@ def _load(session, job_id: str) -> Job:
 @bp.get("/<job_id>")
 def get_job(job_id: str):
     with _db().session() as session:
-        return job_view(_load(session, job_id))
+        return job_view(load_job(session, job_id))
 
 
 @bp.post("/<job_id>/cancel")
 def cancel_job(job_id: str):
     """Queued jobs never run; a running job's result is discarded when it finishes."""
     with _db().session() as session:
-        job = _load(session, job_id)
+        job = load_job(session, job_id)
         if not lifecycle.cancel(session, job.id, g.tenant_id):
             session.refresh(job)
             raise ApiError(409, "job_finished",
                            f"job is already {job.status}; only queued or running jobs cancel")
     with _db().session() as session:
-        return job_view(_load(session, job_id))
+        return job_view(load_job(session, job_id))
 
 
 def _encode_cursor(job: Job) -> str:

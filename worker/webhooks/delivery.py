@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from celery import Celery
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import Database
@@ -46,7 +46,7 @@ def deliver(db: Database, settings: Settings, celery: Celery, delivery_id: uuid.
             return "skipped"
         disabled = session.get(DisabledWebhookUrl, (delivery.tenant_id, delivery.url))
         if disabled is not None:
-            _finish(session, delivery, DeliveryStatus.DISABLED, now,
+            _finish(delivery, DeliveryStatus.DISABLED, now,
                     f"url disabled on {disabled.disabled_at.isoformat()}: {disabled.reason}")
             return DeliveryStatus.DISABLED.value
         secrets = tenant_secrets(session, delivery.tenant_id, now).active()
@@ -65,22 +65,18 @@ def deliver(db: Database, settings: Settings, celery: Celery, delivery_id: uuid.
 
 def _claim(session, delivery_id: uuid.UUID, now: datetime) -> WebhookDelivery | None:
     """pending and due -> sending, or None when another sender has it or it is not due."""
-    claimed = session.execute(
+    return session.scalars(
         update(WebhookDelivery)
         .where(WebhookDelivery.id == delivery_id,
                WebhookDelivery.status == DeliveryStatus.PENDING.value,
                WebhookDelivery.next_attempt_at <= now + EARLY_TOLERANCE)
         .values(status=DeliveryStatus.SENDING.value, sending_since=now)
-        .returning(WebhookDelivery.id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    if not claimed:
-        return None
-    return session.scalars(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
-                           .execution_options(populate_existing=True)).one()
+        .returning(WebhookDelivery)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).one_or_none()
 
 
-def _finish(session, delivery: WebhookDelivery, status: DeliveryStatus, now: datetime,
+def _finish(delivery: WebhookDelivery, status: DeliveryStatus, now: datetime,
             error: str | None) -> None:
     delivery.status = status.value
     delivery.finished_at = now
@@ -115,14 +111,14 @@ def _record(db: Database, settings: Settings, delivery_id: uuid.UUID, number: in
         ))
         delivery.attempt_count = number
         if code is not None and 200 <= code < 300:
-            _finish(session, delivery, DeliveryStatus.SUCCEEDED, now, None)
+            _finish(delivery, DeliveryStatus.SUCCEEDED, now, None)
             return DeliveryStatus.SUCCEEDED.value, None
         if code == 410:
             _disable_url(session, delivery, now)
             return DeliveryStatus.DISABLED.value, None
         if result.refused or delivery.best_effort or gives_up(
                 delivery.created_at, now, settings.webhook_retry_window_s):
-            _finish(session, delivery, DeliveryStatus.FAILED, now, error)
+            _finish(delivery, DeliveryStatus.FAILED, now, error)
             return DeliveryStatus.FAILED.value, None
         delay = next_delay_s(number, settings.webhook_retry_delays_s)
         delivery.status = DeliveryStatus.PENDING.value
@@ -137,7 +133,7 @@ def _record(db: Database, settings: Settings, delivery_id: uuid.UUID, number: in
 def _disable_url(session, delivery: WebhookDelivery, now: datetime) -> None:
     """410 Gone: the receiver says this URL is finished with; stop every pending event too."""
     reason = f"answered 410 Gone to delivery {delivery.id}"
-    _finish(session, delivery, DeliveryStatus.DISABLED, now, reason)
+    _finish(delivery, DeliveryStatus.DISABLED, now, reason)
     if session.get(DisabledWebhookUrl, (delivery.tenant_id, delivery.url)) is None:
         try:
             with session.begin_nested():
