@@ -9,7 +9,20 @@ import logging
 
 from flask import Flask
 
-from api import auth, catalogs, cli, deliveries, errors, health, jobs, openapi, webhooks
+from api import (
+    auth,
+    catalogs,
+    cli,
+    deliveries,
+    errors,
+    health,
+    jobs,
+    openapi,
+    webhooks,
+)
+from api import (
+    settings as tenant_settings,
+)
 from shared.db import Database
 from shared.job_types import JOB_INPUT_SCHEMAS
 from shared.queues import make_celery
@@ -41,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(deliveries.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(catalogs.bp)
+    app.register_blueprint(tenant_settings.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     errors.init_app(app)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from api.auth import authenticate
 from api.body import json_body, require_object
 from api.errors import ApiError
-from shared import lifecycle
+from shared import lifecycle, tenant_settings
 from shared.catalogs import InputProblem, check_recommendation
 from shared.dispatch import send_job
 from shared.job_types import JOB_INPUT_SCHEMAS
@@ -87,6 +87,16 @@ def _check_webhook_url(url: str) -> None:
                                     "/v1/webhooks/disabled-urls?url=..."}])
 
 
+def _as_stored(job_type: str, job_input: dict) -> dict:
+    """People's text in generation inputs is stored redacted unless the tenant opted in."""
+    if job_type not in tenant_settings.REDACTED_TYPES:
+        return job_input
+    with _db().session() as session:
+        stored = tenant_settings.load(session, g.tenant_id)
+    return job_input if stored and stored.store_raw_input else \
+        tenant_settings.redact_personal(job_input)
+
+
 def _idempotency_key() -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
@@ -124,6 +134,7 @@ def create_job():
     """Validate, record, then enqueue: the committed row is the record of the job."""
     body = require_object(json_body())
     envelope, job_input = _validate_submission(body)
+    job_input = _as_stored(envelope.type, job_input)
     key = _idempotency_key()
     request_hash = hashlib.sha256(
         json.dumps(body, sort_keys=True, separators=(",", ":")).encode()

@@ -10,6 +10,7 @@ from pydantic.json_schema import models_json_schema
 from shared.job_types import JOB_INPUT_SCHEMAS
 from shared.schemas.catalogs import EventsIn, ItemsUpsert
 from shared.schemas.jobs import JobCreate, JobList, JobView
+from shared.schemas.tenant_settings import TenantSettingsBody
 from shared.schemas.webhooks import DeliveryList, DeliveryView, RotateSecret
 
 bp = Blueprint("openapi", __name__)
@@ -47,7 +48,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
 def build_spec() -> dict[str, Any]:
     """The OpenAPI 3.1 document for the current set of job types."""
     models = [(m, "validation")
-              for m in (JobCreate, ItemsUpsert, EventsIn, RotateSecret,
+              for m in (JobCreate, ItemsUpsert, EventsIn, RotateSecret, TenantSettingsBody,
                         *JOB_INPUT_SCHEMAS.values())]
     models += [(m, "serialization") for m in (JobView, JobList, DeliveryView, DeliveryList)]
     _, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
@@ -167,6 +168,16 @@ def build_spec() -> dict[str, Any]:
                 "responses": {"202": {"description": "stored"},
                               **_errors(400, 401, 404, 413, 415, 422)},
             }},
+            "/v1/settings": {
+                "get": {"summary": "The tenant's stored settings (reply texts, raw-input opt-in)",
+                        "responses": {"200": _json(_ref("TenantSettingsBody"), "settings"),
+                                      **_errors(401)}},
+                "put": {"summary": "Replace the tenant's stored settings",
+                        "requestBody": {"required": True, "content": {"application/json": {
+                            "schema": _ref("TenantSettingsBody")}}},
+                        "responses": {"200": _json(_ref("TenantSettingsBody"), "settings"),
+                                      **_errors(400, 401, 413, 415, 422)}},
+            },
             "/healthz": {"get": {"summary": "Process is up", "security": [],
                                  "responses": {"200": {"description": "up"}}}},
             "/readyz": {"get": {"summary": "Database and broker reachable", "security": [],

@@ -7,8 +7,10 @@ In one run, on real Amazon Office products:
 2. the system: N concurrent `product_description` jobs through the HTTP API (gunicorn),
    Redis, a gpu-queue worker (threads pool feeding the dynamic batcher), the database;
 3. the system with batching off (VITRINE_GENERATION_MAX_BATCH_SIZE=1) at the largest size.
-Prints aggregate generated tokens/s and jobs/s for each and the ratios. Quality
-regeneration is set to one attempt so that both sides generate the same number of times.
+Prints aggregate generated tokens/s and jobs/s for each and the ratios. The bare side runs
+exactly the prompts the jobs send (an opening and the first facts, each with the worker's
+candidates), in batches of 16 rows as the batcher would; it generates to the token budget,
+where the system stops a row at the end of its sentence, so compare jobs/s too.
 """
 
 from __future__ import annotations
@@ -38,26 +40,27 @@ from bench.stack import (  # noqa: E402
     stop,
 )
 from shared.schemas.generation import GenerationOptions, Product  # noqa: E402
-from tests.support.events import office_products  # noqa: E402
-from worker.generation.attempts import TOKENS_PER_WORD  # noqa: E402
+from shared.settings import Settings  # noqa: E402
+from tests.support.events import office_products_with_descriptions  # noqa: E402
+from worker.generation.copywriting import product_units  # noqa: E402
 from worker.generation.engine import REPETITION_PENALTY, TOP_P  # noqa: E402
-from worker.generation.prompts import (  # noqa: E402
-    PRODUCT_DESCRIPTION,
-    option_phrases,
-    product_facts,
-)
+from worker.generation.facts import FactSheet  # noqa: E402
 
 TEMPERATURE = 0.7
+ROWS_PER_BATCH = 16
 
 
 def _products(count: int) -> list[dict]:
-    return [p for p in office_products() if "features" in p][:count]
+    return office_products_with_descriptions()[:count]
 
 
-def _messages(product: dict, max_words: int) -> list[dict[str, str]]:
+def _prompts(product: dict, max_words: int) -> list[tuple[list[dict[str, str]], int]]:
+    """(messages, max_new_tokens) for every row a description job of `product` generates."""
     options = GenerationOptions(max_words=max_words)
-    return PRODUCT_DESCRIPTION.messages(**option_phrases(options),
-                                        facts=product_facts(Product(**product)))
+    _, specs = product_units(FactSheet.from_product(Product(**product)), options, 0, max_words)
+    candidates = Settings.from_env().candidates_for("cpu")
+    return [(spec.template.messages(**spec.values), spec.max_new_tokens)
+            for spec in specs for _ in range(candidates)]
 
 
 def bare_model(sizes: list[int], max_words: int) -> dict[int, dict]:
@@ -70,25 +73,29 @@ def bare_model(sizes: list[int], max_words: int) -> dict[int, dict]:
     torch.set_num_threads(os.cpu_count() or 1)
     generator = Generator.load(generation_source("", ""), "cpu")
     tokenizer, model = generator.tokenizer, generator.model
-    max_new_tokens = int(max_words * TOKENS_PER_WORD) + 16
     products = _products(max(sizes))
 
-    def run(batch: list[dict]) -> tuple[int, float]:
-        prompts = [tokenizer.apply_chat_template(_messages(p, max_words), tokenize=False,
-                                                 add_generation_prompt=True) for p in batch]
+    def generate(rows: list[tuple[list[dict[str, str]], int]]) -> int:
+        prompts = [tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True)
+                   for m, _ in rows]
         encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-        started = time.perf_counter()
         with torch.inference_mode():
             output = model.generate(**encoded, do_sample=True, temperature=TEMPERATURE,
                                     top_p=TOP_P, repetition_penalty=REPETITION_PENALTY,
-                                    max_new_tokens=max_new_tokens,
+                                    max_new_tokens=max(n for _, n in rows),
                                     pad_token_id=tokenizer.pad_token_id)
-        elapsed = time.perf_counter() - started
         tokens = 0
         for row in output[:, encoded["input_ids"].shape[1]:].tolist():
             eos = tokenizer.eos_token_id
             tokens += row.index(eos) if eos in row else len(row)
-        return tokens, elapsed
+        return tokens
+
+    def run(batch: list[dict]) -> tuple[int, float]:
+        rows = [row for p in batch for row in _prompts(p, max_words)]
+        started = time.perf_counter()
+        tokens = sum(generate(rows[i:i + ROWS_PER_BATCH])
+                     for i in range(0, len(rows), ROWS_PER_BATCH))
+        return tokens, time.perf_counter() - started
 
     run(products[:2])  # warm-up
     results = {}
@@ -128,10 +135,10 @@ def system_round(api: str, key: str, size: int, max_words: int, offset: int) -> 
                 finished[job_id] = job
                 pending.discard(job_id)
     elapsed = time.perf_counter() - started
-    tokens = sum(attempt["tokens"] for job in finished.values()
-                 for attempt in (job["result"] or {}).get("attempts", []))
-    batch_sizes = [attempt["batch_size"] for job in finished.values()
-                   for attempt in (job["result"] or {}).get("attempts", [])]
+    tokens = sum(g["tokens"] for job in finished.values()
+                 for g in (job["result"] or {}).get("generations", []))
+    batch_sizes = [g["batch_size"] for job in finished.values()
+                   for g in (job["result"] or {}).get("generations", [])]
     statuses = [job["status"] for job in finished.values()]
     print(f"  system, {size:2d} concurrent: {tokens} tokens in {elapsed:.1f}s, batches of "
           f"{max(batch_sizes, default=0)}, {statuses.count('succeeded')}/{size} succeeded",
@@ -143,7 +150,7 @@ def system(sizes: list[int], max_words: int, workdir: Path, broker: str,
            batch_size: int) -> dict[int, dict]:
     url = f"sqlite:///{workdir / f'system-{batch_size}.db'}"
     key, _ = fresh_database(url)
-    env = bench_env(DATABASE_URL=url, BROKER_URL=broker, VITRINE_QUALITY_ATTEMPTS="1",
+    env = bench_env(DATABASE_URL=url, BROKER_URL=broker,
                     VITRINE_TORCH_THREADS=str(os.cpu_count() or 1),
                     VITRINE_GENERATION_MAX_BATCH_SIZE=str(batch_size))
     port = free_port()

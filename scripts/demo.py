@@ -49,7 +49,7 @@ def office_products(limit: int) -> list[dict]:
                 "title": html.unescape(row["title"])[:300],
                 "brand": html.unescape(row["brand"])[:100],
                 "category": html.unescape(row["categories"])[:300],
-                "features": [html.unescape(row["description"]).split(". ")[0][:300]],
+                "description": html.unescape(row["description"])[:5000],
             })
             if len(products) == limit:
                 break
@@ -137,7 +137,8 @@ def main() -> int:
                   f"{result['meta_description']}\n    keywords: {', '.join(result['keywords'])}"
                   f"\n    slug: {result['slug']}  (source: {result['source']})")
         else:
-            print(f"    {result['text']}")
+            print(f"    {result['text']}\n    ({result['model_share']:.0%} of the words by the "
+                  "model, every sentence checked against the product's facts)")
     return 0 if len(done) == len(jobs) else 1
 
 

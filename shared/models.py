@@ -258,3 +258,16 @@ class DisabledWebhookUrl(Base):
     url: Mapped[str] = mapped_column(String(2048), primary_key=True)
     disabled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reason: Mapped[str] = mapped_column(Text)
+
+
+class TenantSettings(Base):
+    """What a tenant configures once instead of in every job: social reply texts, and whether
+    its jobs' inputs may be stored with personal data unredacted."""
+
+    __tablename__ = "tenant_settings"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    replies: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    store_raw_input: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -82,6 +82,23 @@ def _parse_device(raw: str) -> str:
     return value
 
 
+def _parse_candidates(raw: str) -> int:
+    """`auto` is 0 (decided by the device at start-up); otherwise 1-8."""
+    if raw.strip().lower() == "auto":
+        return 0
+    value = int(raw)
+    if not 1 <= value <= 8:
+        raise ValueError("expected auto or 1-8")
+    return value
+
+
+def _parse_backend(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in {"transformers", "openai"}:
+        raise ValueError("expected transformers or openai")
+    return value
+
+
 def _parse_basic_auth(raw: str) -> str:
     if raw and ":" not in raw:
         raise ValueError("expected user:password")
@@ -159,12 +176,32 @@ _VARIABLES: tuple[_Variable, ...] = (
               _parse_positive_float,
               "How long a batch waits for the next prompt after the last one arrived "
               "(at most ten such waits)."),
-    _Variable("quality_attempts", "VITRINE_QUALITY_ATTEMPTS", "3", _parse_int,
-              "Generations tried before a job whose output fails a blocking check fails "
-              "with `quality_check_failed`."),
-    _Variable("block_unsupported_facts", "VITRINE_BLOCK_UNSUPPORTED_FACTS", "false", _parse_bool,
-              "When true, numbers, units, materials or brands absent from the input block a "
-              "result; when false they are flagged in `checks`."),
+    _Variable("generation_candidates", "VITRINE_GENERATION_CANDIDATES", "auto",
+              _parse_candidates,
+              "Candidates generated per prompt (all in the same batch); the result is composed "
+              "from the best verified sentences. `auto`: 4 on a GPU, 2 on CPU."),
+    _Variable("block_unsupported_facts", "VITRINE_BLOCK_UNSUPPORTED_FACTS", "true", _parse_bool,
+              "When true, a generated sentence with a number, name, material or product type "
+              "the facts do not support is dropped; when false it is kept and flagged."),
+    _Variable("min_support", "VITRINE_MIN_SUPPORT", "0.55", _parse_positive_float,
+              "Least cosine similarity (all-MiniLM-L6-v2) between a generated sentence and its "
+              "closest fact for the sentence to be kept."),
+    _Variable("generation_backend", "VITRINE_GENERATION_BACKEND", "transformers",
+              _parse_backend,
+              "`transformers`: the in-process model of VITRINE_GENERATION_MODEL; `openai`: any "
+              "OpenAI-compatible server at VITRINE_OPENAI_BASE_URL."),
+    _Variable("openai_base_url", "VITRINE_OPENAI_BASE_URL", "", str,
+              "Base URL of the OpenAI-compatible server, e.g. http://gpu-box:8000/v1."),
+    _Variable("openai_model", "VITRINE_OPENAI_MODEL", "", str,
+              "Model name the server knows, e.g. Qwen/Qwen2.5-7B-Instruct."),
+    _Variable("openai_api_key", "VITRINE_OPENAI_API_KEY", "", str,
+              "Bearer key for the server, if it wants one."),
+    _Variable("openai_timeout_s", "VITRINE_OPENAI_TIMEOUT_S", "60", _parse_positive_float,
+              "Time limit for one request to the server."),
+    _Variable("openai_max_retries", "VITRINE_OPENAI_MAX_RETRIES", "2", _parse_int,
+              "Retries of a failed request (connection errors, 429, 5xx), with backoff."),
+    _Variable("openai_concurrency", "VITRINE_OPENAI_CONCURRENCY", "16", _parse_int,
+              "Requests in flight to the server per worker process."),
     _Variable("device", "VITRINE_DEVICE", "auto", _parse_device,
               "`auto` uses CUDA (half precision) when present, else CPU."),
     _Variable("torch_threads", "VITRINE_TORCH_THREADS", "0", _parse_int,
@@ -202,8 +239,16 @@ class Settings:
     generation_gguf_file: str
     generation_max_batch_size: int
     generation_max_wait_ms: float
-    quality_attempts: int
+    generation_candidates: int
     block_unsupported_facts: bool
+    min_support: float
+    generation_backend: str
+    openai_base_url: str
+    openai_model: str
+    openai_api_key: str
+    openai_timeout_s: float
+    openai_max_retries: int
+    openai_concurrency: int
     device: str
     torch_threads: int
     flower_basic_auth: str
@@ -235,8 +280,13 @@ class Settings:
             raise SettingsError(f"VITRINE_QUEUE_ROUTES routes to unknown queues: {bad_queues}")
         if self.generation_max_batch_size < 1:
             raise SettingsError("VITRINE_GENERATION_MAX_BATCH_SIZE must be at least 1")
-        if self.quality_attempts < 1:
-            raise SettingsError("VITRINE_QUALITY_ATTEMPTS must be at least 1")
+        if self.generation_backend == "openai" and not (self.openai_base_url
+                                                        and self.openai_model):
+            raise SettingsError("VITRINE_GENERATION_BACKEND=openai needs VITRINE_OPENAI_BASE_URL "
+                                "and VITRINE_OPENAI_MODEL")
+        if self.openai_concurrency < 1 or self.openai_max_retries < 0:
+            raise SettingsError("VITRINE_OPENAI_CONCURRENCY must be >= 1 and "
+                                "VITRINE_OPENAI_MAX_RETRIES >= 0")
         if self.max_attempts < 1:
             raise SettingsError("VITRINE_MAX_ATTEMPTS must be at least 1")
         if self.max_body_bytes < 1024:
@@ -245,6 +295,10 @@ class Settings:
             raise SettingsError(
                 "VITRINE_DEFAULT_HARD_TIME_LIMIT_S must exceed VITRINE_DEFAULT_SOFT_TIME_LIMIT_S"
             )
+
+    def candidates_for(self, device: str) -> int:
+        """Candidates per prompt: the setting, or 4 on a GPU and 2 on CPU for `auto`."""
+        return self.generation_candidates or (4 if device == "cuda" else 2)
 
     def queue_for(self, job_type: str) -> str:
         """The Celery queue that runs `job_type`."""

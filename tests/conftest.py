@@ -86,6 +86,32 @@ def gen_stack(redis_server, database_factory):
 
 
 @pytest.fixture(scope="session")
+def openai_server(tmp_path_factory):
+    """A real OpenAI-compatible server (`transformers serve`) with the offline SmolLM2."""
+    from tests.support.serve import OpenAIServer, dequantized_smollm2
+
+    folder = dequantized_smollm2(tmp_path_factory.mktemp("smollm2-hf"))
+    server = OpenAIServer(folder, dict(os.environ, HF_HUB_OFFLINE="1",
+                                       TRANSFORMERS_OFFLINE="1"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def openai_stack(redis_server, database_factory, openai_server):
+    """The API and a gpu-queue worker whose generation backend is that server."""
+    built = build_stack("sqlite", database_factory("sqlite"),
+                        f"redis://127.0.0.1:{redis_server.port}/8", with_worker=False,
+                        VITRINE_TORCH_THREADS="1", VITRINE_GENERATION_BACKEND="openai",
+                        VITRINE_OPENAI_BASE_URL=openai_server.base_url,
+                        VITRINE_OPENAI_MODEL=openai_server.model,
+                        VITRINE_OPENAI_TIMEOUT_S="120")
+    built.workers.append(start_gpu_worker(built.env, name="gpu-openai"))
+    yield built
+    built.stop()
+
+
+@pytest.fixture(scope="session")
 def api_only(redis_server, database_factory):
     """The API app on SQLite with no worker, for tests that only talk to the API."""
     built = build_stack("sqlite", database_factory("sqlite"),

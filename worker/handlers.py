@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from worker.generation.copywriting import describe_product, write_marketing_copy
+from worker.generation.copywriting import describe_product
+from worker.generation.marketing import write_marketing_copy
 from worker.generation.seo import write_seo_metadata
 from worker.generation.social import reply_to_social
 from worker.profiling.handler import profile_user

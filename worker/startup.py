@@ -92,7 +92,7 @@ def _load_into_this_process(settings: Settings) -> None:
         device = resolve_device(settings.device)
         log.info("event=process_init pid=%d device=%s torch_threads=%d",
                  os.getpid(), device, threads)
-    registry = ModelRegistry.load(plan.sources, device)
+    registry = ModelRegistry.load(plan.sources, device, settings)
     # A fresh engine in each process: connections must never be shared across a fork.
     db = Database(settings.database_url)
     outbox.send_after_commit(db, plan.celery)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from pydantic import Field, field_validator
@@ -14,6 +15,9 @@ AttributeValue = str | int | float | bool
 class Product(StrictModel):
     title: str = Field(min_length=1, max_length=300)
     brand: str | None = Field(None, max_length=100)
+    description: str | None = Field(
+        None, max_length=5000,
+        description="The product's own description: the main source of facts the copy may use.")
     category: str | None = Field(None, max_length=300)
     attributes: dict[str, AttributeValue] = Field(default_factory=dict, max_length=30)
     features: list[str] = Field(default_factory=list, max_length=20)
@@ -83,12 +87,44 @@ class MarketingCopyInput(StrictModel):
     options: GenerationOptions = Field(default_factory=GenerationOptions)
 
 
+LocalisedText = str | dict[str, str]
+
+
+class ReplySettings(StrictModel):
+    """What a shop tells customers on social media; each text is one string, or a map from
+    language code to string (`{"en": "...", "zh": "..."}`)."""
+
+    shipping: LocalisedText | None = Field(
+        None, description="Shipping policy, e.g. 'We ship within 2 business days.'")
+    returns: LocalisedText | None = Field(
+        None, description="Returns policy, e.g. 'Returns are free within 30 days.'")
+    contact: LocalisedText | None = Field(
+        None, description="How to reach the shop privately, as a verb phrase that follows "
+                          "'please': 'send us a direct message', 'email help@shop.example'.")
+
+    @field_validator("shipping", "returns", "contact")
+    @classmethod
+    def _short_texts(cls, value: LocalisedText | None) -> LocalisedText | None:
+        texts = value.values() if isinstance(value, dict) else [value] if value else []
+        if isinstance(value, dict) and not value:
+            raise ValueError("give at least one language")
+        for language in (value if isinstance(value, dict) else []):
+            if not re.fullmatch(r"[a-z]{2}(-[A-Z]{2})?", language):
+                raise ValueError(f"{language!r} is not a language code like en or zh")
+        for text in texts:
+            if not text.strip() or len(text) > 500:
+                raise ValueError("texts must be 1-500 characters")
+        return value
+
+
 class SocialReplyInput(StrictModel):
     platform: str = Field(min_length=1, max_length=40)
     message: str = Field(min_length=1, max_length=2000)
     author: str | None = Field(None, max_length=100)
     product: Product | None = None
     brand_voice: str | None = Field(None, max_length=300)
+    reply_settings: ReplySettings | None = Field(
+        None, description="Overrides the tenant's stored reply settings for this job.")
     options: GenerationOptions = Field(
         default_factory=lambda: GenerationOptions(max_words=60)
     )

@@ -49,47 +49,48 @@ def raise_error(job_input: dict[str, Any], models: ModelRegistry, context) -> Ou
     raise RuntimeError(RaiseInput.model_validate(job_input).message)
 
 
-DIAGNOSTIC_ROUTES = "diag_sleep=cpu,diag_raise=cpu,diag_generate=gpu"
-DIAGNOSTIC_LIMITS = "diag_sleep=4/6"
+DIAGNOSTIC_ROUTES = ("diag_sleep=cpu,diag_raise=cpu,diag_generate=gpu,"
+                     "diag_generate_limited=gpu")
+# diag_generate_limited is diag_generate under a 2 s soft limit: the threads pool has no
+# Celery time limits, so it shows that generation stops at its deadline by itself.
+DIAGNOSTIC_LIMITS = "diag_sleep=4/6,diag_generate_limited=2/4"
 
 
 def register_diagnostic_types() -> None:
     register_job_type("diag_sleep", SleepInput)
     register_job_type("diag_raise", RaiseInput)
     register_job_type("diag_generate", GenerateInput)
+    register_job_type("diag_generate_limited", GenerateInput)
 
 
 class GenerateInput(StrictModel):
     prompt: str
     fail: bool = False
     max_words: int = 20
-    seed: int = 1
+    seed: int = 1  # not bounded: a seed torch cannot take makes the batch raise
+    temperature: float = 0.7
 
 
 def generate_or_fail(job_input: dict[str, Any], models: ModelRegistry, context) -> Outcome:
-    """Real batched generation whose planted blocking check fails when `fail` is set."""
-    from worker.generation.attempts import (
-        AttemptPlan,
-        Candidate,
-        engine_for,
-        generate_until_clean,
-    )
-    from worker.generation.checks import CheckResult
+    """Real batched generation (one prompt, the worker's candidates); `fail` then raises
+    QualityCheckFailed as a result no verified sentence survived would."""
+    from worker.generation.candidates import PromptSpec, generate
     from worker.generation.prompts import Template
+    from worker.runner import QualityCheckFailed
 
     request = GenerateInput.model_validate(job_input)
-    plan = AttemptPlan(Template("diag_generate/v1", "You are a helpful assistant.", "{prompt}"),
-                       {"prompt": request.prompt}, request.max_words, 0.7, request.seed)
-
-    def build(raw: str) -> Candidate:
-        planted = CheckResult("planted", not request.fail,
-                              "planted failure" if request.fail else "ok", True)
-        return Candidate({"text": raw}, [planted])
-
-    candidate, _ = generate_until_clean(engine_for(models, context.settings), plan, context,
-                                        context.settings, build)
-    return Outcome(result={"text": candidate.fields["text"], "attempts": plan.attempts_log})
+    spec = PromptSpec("diag", Template("diag_generate/v1", "You are a helpful assistant.",
+                                       "{prompt}"), {"prompt": request.prompt},
+                      max_words=request.max_words, one_sentence=False)
+    made = generate(models.require_generation(), [spec],
+                    candidates=context.settings.candidates_for(models.device),
+                    temperature=request.temperature, seed=request.seed, context=context)
+    generations = [g.as_dict() for g in made]
+    if request.fail:
+        raise QualityCheckFailed("planted failure", {"generations": generations})
+    return Outcome(result={"text": made[0].text, "generations": generations})
 
 
 DIAGNOSTIC_HANDLERS = {"diag_sleep": sleep_then_echo, "diag_raise": raise_error,
-                       "diag_generate": generate_or_fail}
+                       "diag_generate": generate_or_fail,
+                       "diag_generate_limited": generate_or_fail}

@@ -67,6 +67,27 @@ def office_products() -> list[dict]:
     return products
 
 
+@cache
+def office_products_with_descriptions() -> list[dict]:
+    """Office products that have a description, passed whole as `description`."""
+    import html
+
+    products = []
+    with OFFICE_ITEMS.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            description = html.unescape(row["description"]).strip()
+            if len(description) < 80:
+                continue
+            product = {"title": html.unescape(row["title"])[:300],
+                       "description": description[:5000]}
+            if row["brand"]:
+                product["brand"] = html.unescape(row["brand"])[:100]
+            if row["categories"]:
+                product["category"] = html.unescape(row["categories"])[:300]
+            products.append(product)
+    return products
+
+
 OFFICE_INTERACTIONS = DATA / "amazon-office" / "Office.interactions.csv"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +36,9 @@ class GenerationRequest:
     max_new_tokens: int
     temperature: float
     seed: int
+    # Stop this row once it has written one whole sentence: asked for one, a small model
+    # rambles on to its token budget, and the batch waits for its longest row.
+    one_sentence: bool = False
     on_progress: Callable[[int], None] | None = None
     future: Future = field(default_factory=Future)
 
@@ -90,6 +94,41 @@ def _sample_rows(logits: torch.Tensor, temperatures: torch.Tensor,
     return order.gather(-1, index).squeeze(-1)
 
 
+SENTENCE_END = re.compile(r"[.!?。！？]['\"”’)\]]*$")
+MIN_SENTENCE_TOKENS = 6
+TRAILING_FRAGMENT = re.compile(r"(.*[.!?。！？]['\"”’)\]]*)\s+\S*$", re.S)
+
+
+def whole_sentences(text: str) -> str:
+    """`text` without a fragment after its last sentence end (a sentence stop fires one
+    token late; a server stops at its token budget): "Done. The" -> "Done."."""
+    whole = TRAILING_FRAGMENT.match(text)
+    return whole.group(1) if whole else text
+
+
+class _SentenceStop(StoppingCriteria):
+    """Ends each `one_sentence` row when a token starting with white space follows the end
+    of a sentence (so "0.8 mm" does not end one); the other rows run on."""
+
+    def __init__(self, requests: list[GenerationRequest], prompt_length: int,
+                 tokenizer) -> None:
+        self.rows = [i for i, r in enumerate(requests) if r.one_sentence]
+        self.prompt_length = prompt_length
+        self.tokenizer = tokenizer
+
+    def __call__(self, input_ids, scores, **kwargs) -> torch.BoolTensor:
+        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        if input_ids.shape[1] - self.prompt_length < MIN_SENTENCE_TOKENS:
+            return done
+        for row in self.rows:
+            previous, last = self.tokenizer.convert_ids_to_tokens(input_ids[row, -2:].tolist())
+            previous = self.tokenizer.convert_tokens_to_string([previous])
+            last = self.tokenizer.convert_tokens_to_string([last])
+            if SENTENCE_END.search(previous) and last[:1].isspace():
+                done[row] = True
+        return done
+
+
 class _ProgressReporter(StoppingCriteria):
     """Never stops anything; tells each request how many tokens exist, a few times a second."""
 
@@ -117,6 +156,7 @@ class BatchingGenerator:
 
     def __init__(self, generator: Generator, *, max_batch_size: int, max_wait_ms: float) -> None:
         self.generator = generator
+        self.source = generator.source
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_wait_ms / 1000
         self._queue: queue.Queue[GenerationRequest] = queue.Queue()
@@ -186,7 +226,8 @@ class BatchingGenerator:
             do_sample=False,
             repetition_penalty=REPETITION_PENALTY,
             logits_processor=[_PerRowSampler(batch, prompt_length, eos_id)],
-            stopping_criteria=[_ProgressReporter(batch, prompt_length)],
+            stopping_criteria=[_ProgressReporter(batch, prompt_length),
+                               _SentenceStop(batch, prompt_length, tokenizer)],
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=eos_id,
         )
@@ -198,6 +239,8 @@ class BatchingGenerator:
                 generated = generated[: generated.index(eos_id)]
                 finish = "stop" if len(generated) < request.max_new_tokens else "length"
             text = tokenizer.decode(generated, skip_special_tokens=True)
+            if request.one_sentence:
+                text = whole_sentences(text)
             results.append(GenerationOutput(text=text, tokens=len(generated),
                                             finish_reason=finish, batch_size=len(batch)))
         log.info("event=batch_generated size=%d new_tokens=%d seconds=%.2f", len(batch),

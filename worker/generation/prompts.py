@@ -1,14 +1,15 @@
-"""Prompt templates. Each has an id and a hash recorded on every result for reproducibility."""
+"""Prompt templates. Each has an id and a hash recorded on every result for reproducibility.
+
+Small models follow a narrow task far better than an open one, so the model is asked for
+one sentence at a time: rewrite this fact, introduce this product. Every sentence it
+writes is then verified against the facts (see `verify`); what fails is replaced by the
+fact itself (see `templates`).
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-
-from shared.schemas.generation import GenerationOptions, Product
-
-SYSTEM = ("You are an e-commerce copywriter. Use only the facts given. Never invent numbers, "
-          "materials, sizes or brands. Reply with the requested text only.")
 
 
 @dataclass(frozen=True)
@@ -16,83 +17,72 @@ class Template:
     id: str
     system: str
     user: str
+    examples: tuple[tuple[str, str], ...] = ()
 
     @property
     def hash(self) -> str:
-        return hashlib.sha256(f"{self.system}\n{self.user}".encode()).hexdigest()[:16]
+        shots = "\n".join(f"{q}\n{a}" for q, a in self.examples)
+        return hashlib.sha256(f"{self.system}\n{self.user}\n{shots}".encode()).hexdigest()[:16]
 
     def messages(self, **values: str) -> list[dict[str, str]]:
-        return [{"role": "system", "content": self.system},
-                {"role": "user", "content": self.user.format(**values)}]
+        messages = [{"role": "system", "content": self.system.format(**values)}]
+        for question, answer in self.examples:
+            messages += [{"role": "user", "content": question},
+                         {"role": "assistant", "content": answer}]
+        return messages + [{"role": "user", "content": self.user.format(**values)}]
 
 
-PRODUCT_DESCRIPTION = Template(
-    "product_description/v1", SYSTEM,
-    "Write a {tone} product description of at most {max_words} words{audience}{language}."
-    "{keywords}\nProduct facts:\n{facts}",
+REWRITE_FACT = Template(
+    "rewrite_fact/v2",
+    "Rewrite the sentence in a {tone} tone for a product page{audience}. Keep every fact, "
+    "number and name exactly. Add nothing. Reply with one sentence{language}.",
+    "{fact}",
+    examples=(
+        ("This desk lamp has a 10-watt LED bulb and a flexible neck.",
+         "With its flexible neck and 10-watt LED bulb, this desk lamp puts light right "
+         "where you need it."),
+        ("The notebook contains 100 sheets of college-ruled paper.",
+         "Fill all 100 college-ruled sheets of this notebook with your best ideas."),
+    ),
+)
+INTRODUCE_PRODUCT = Template(
+    "introduce_product/v2",
+    "Write one {tone} sentence that introduces the product to a shopper{audience}, using "
+    "only the given fact. Keep every number and name exactly. Add nothing. Reply with one "
+    "sentence{language}.",
+    "Product: {name}\nFact: {fact}",
+    examples=(
+        ("Product: Acme LED Desk Lamp\nFact: The lamp has a flexible neck and a 10-watt LED "
+         "bulb.", "Meet the Acme LED Desk Lamp, with a flexible neck and a 10-watt LED bulb."),
+        ("Product: Nimbus Notebook\nFact: 100 sheets of college-ruled paper.",
+         "The Nimbus Notebook gives you 100 sheets of college-ruled paper."),
+    ),
 )
 SEO_METADATA = Template(
-    "seo_metadata/v1", SYSTEM,
-    "Write SEO metadata for this product as four lines:\n"
-    "TITLE: (under 60 characters)\nDESCRIPTION: (under 160 characters)\n"
-    "KEYWORDS: (6 to 8 comma-separated search phrases)\nALT: (image alt text)\n"
-    "{keywords}\nProduct facts:\n{facts}",
+    "seo_metadata/v2",
+    "You write search-engine metadata for a product page. Use only the given facts.",
+    "Facts:\n{facts}\nWrite three lines:\nTITLE: (under 60 characters, the product name)\n"
+    "DESCRIPTION: (one sentence under 160 characters)\nKEYWORDS: (6 comma-separated search "
+    "phrases)",
 )
-MARKETING = {
-    "article": Template(
-        "marketing_copy/article/v1", SYSTEM,
-        "Write a {tone} blog article of at most {max_words} words about: {topic}.{audience}"
-        "{language}{keywords}\nStart with a title line, then the article.\nProducts:\n{facts}",
-    ),
-    "email": Template(
-        "marketing_copy/email/v1", SYSTEM,
-        "Write a {tone} marketing email of at most {max_words} words about: {topic}.{audience}"
-        "{language}{keywords}\nStart with a subject line, then the body.\nProducts:\n{facts}",
-    ),
-    "social_post": Template(
-        "marketing_copy/social_post/v1", SYSTEM,
-        "Write a {tone} social media post of at most {max_words} words about: {topic}."
-        "{audience}{language}{keywords}\nProducts:\n{facts}",
-    ),
-    "video_script": Template(
-        "marketing_copy/video_script/v1", SYSTEM,
-        "Write a {tone} short video script about: {topic}.{audience}{language}{keywords}\n"
-        "Use 3 scenes. For each scene write two lines, exactly like this example:\n"
-        "NARRATION: Meet the desk lamp that follows your day.\nON SCREEN: Light that adapts\n"
-        "Products:\n{facts}",
-    ),
-}
-SOCIAL_REPLY = Template(
-    "social_reply/v1",
-    "You are a helpful social media manager for an online shop. Reply politely and briefly. "
-    "Never share personal data. Reply with the message text only.",
-    "A customer wrote on {platform}{author}: \"{message}\"\nTheir intent looks like: {intent}."
-    "{voice}{product}\nWrite a {tone} reply of at most {max_words} words.",
+SOCIAL_ACK = Template(
+    "social_acknowledge/v2",
+    "You reply for an online shop on social media. Write one short, {tone} sentence that "
+    "thanks the customer for their message. No questions, no promises.",
+    "Customer: {message}",
+    examples=(("Customer: Love this notebook, best purchase this year!",
+               "Thank you so much, we're thrilled you love your notebook!"),),
 )
 
 
-def product_facts(product: Product) -> str:
-    """The product as plain lines the model can copy from."""
-    lines = [f"- Name: {product.title}"]
-    if product.brand:
-        lines.append(f"- Brand: {product.brand}")
-    if product.category:
-        lines.append(f"- Category: {product.category}")
-    for name, value in product.attributes.items():
-        lines.append(f"- {name}: {value}")
-    lines += [f"- Feature: {feature}" for feature in product.features]
-    if product.price is not None:
-        lines.append(f"- Price: {product.price:g} {product.currency or ''}".rstrip())
-    return "\n".join(lines)
+def option_values(tone: str, audience: str | None, language: str) -> dict[str, str]:
+    """The tone, audience and language phrases the templates take."""
+    return {"tone": tone, "audience": f" for {audience}" if audience else "",
+            "language": "" if language.startswith("en") else f" in {language_name(language)}"}
 
 
-def option_phrases(options: GenerationOptions, audience: str | None = None) -> dict[str, str]:
-    audience = audience or options.audience
-    return {
-        "tone": options.tone,
-        "max_words": str(options.max_words),
-        "audience": f" for {audience}" if audience else "",
-        "language": "" if options.language == "en" else f" in the language {options.language}",
-        "keywords": (f"\nInclude these keywords: {', '.join(options.keywords)}."
-                     if options.keywords else ""),
-    }
+def language_name(code: str) -> str:
+    names = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian",
+             "nl": "Dutch", "pt": "Portuguese", "zh": "Chinese", "ja": "Japanese",
+             "ko": "Korean"}
+    return names.get(code.split("-")[0], code)

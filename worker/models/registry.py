@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Protocol
 
 from shared.queues import CPU_QUEUE, GPU_QUEUE
 from shared.settings import Settings
@@ -35,6 +37,9 @@ def resolve_sources(kinds: Iterable[str], settings: Settings) -> dict[str, Model
     for kind in kinds:
         if kind == "embedding":
             sources[kind] = embedding_source(settings.embedding_model)
+        elif kind == "generation" and settings.generation_backend == "openai":
+            sources[kind] = ModelSource(settings.openai_base_url, settings.openai_model,
+                                        "openai-compatible", "VITRINE_OPENAI_BASE_URL")
         elif kind == "generation":
             sources[kind] = generation_source(
                 settings.generation_model, settings.generation_gguf_file
@@ -52,24 +57,52 @@ def resolve_device(requested: str) -> str:
     return requested
 
 
+class GenerationBackend(Protocol):
+    """What generation jobs talk to: the in-process batcher or an OpenAI-compatible server."""
+
+    source: ModelSource
+
+    def submit(self, request) -> Future: ...
+
+
+def load_generation_backend(source: ModelSource, device: str,
+                            settings: Settings) -> GenerationBackend:
+    if settings.generation_backend == "openai":
+        from worker.models.openai_backend import OpenAICompatibleBackend
+
+        backend = OpenAICompatibleBackend(
+            base_url=settings.openai_base_url, model=settings.openai_model,
+            api_key=settings.openai_api_key, timeout_s=settings.openai_timeout_s,
+            max_retries=settings.openai_max_retries, concurrency=settings.openai_concurrency)
+        backend.check()
+        return backend
+    from worker.generation.engine import BatchingGenerator  # imports torch: children only
+
+    return BatchingGenerator(Generator.load(source, device),
+                             max_batch_size=settings.generation_max_batch_size,
+                             max_wait_ms=settings.generation_max_wait_ms)
+
+
 @dataclass
 class ModelRegistry:
     """Loaded models by kind; a task asking for one its worker did not load is misrouted."""
 
     device: str
     embedder: Embedder | None = None
-    generator: Generator | None = None
+    generation: GenerationBackend | None = None
     # Concurrent jobs of a threads-pool worker encode their few texts in shared batches.
     shared_encoder: SharedEncoder | None = None
 
     @classmethod
-    def load(cls, sources: dict[str, ModelSource], device: str) -> ModelRegistry:
+    def load(cls, sources: dict[str, ModelSource], device: str,
+             settings: Settings) -> ModelRegistry:
         registry = cls(device=device)
         if "embedding" in sources:
             registry.embedder = Embedder.load(sources["embedding"], device)
             registry.shared_encoder = SharedEncoder(registry.embedder)
         if "generation" in sources:
-            registry.generator = Generator.load(sources["generation"], device)
+            registry.generation = load_generation_backend(sources["generation"], device,
+                                                          settings)
         return registry
 
     def require_embedder(self) -> Embedder:
@@ -81,7 +114,7 @@ class ModelRegistry:
         self.require_embedder()
         return self.shared_encoder
 
-    def require_generator(self) -> Generator:
-        if self.generator is None:
+    def require_generation(self) -> GenerationBackend:
+        if self.generation is None:
             raise RuntimeError("this worker has no generation model; is the job on the gpu queue?")
-        return self.generator
+        return self.generation

@@ -1,0 +1,18 @@
+"""PUT /v1/settings: what a tenant configures once for all its jobs."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.schemas.base import StrictModel
+from shared.schemas.generation import ReplySettings
+
+
+class TenantSettingsBody(StrictModel):
+    replies: ReplySettings | None = Field(
+        None, description="Texts social replies answer from (shipping, returns, contact); a "
+                          "job's own `reply_settings` override them field by field.")
+    store_raw_input: bool = Field(
+        False, description="Keep jobs' inputs as sent. By default e-mails, phone numbers and "
+                           "card numbers in people's text (messages, topics) are stored "
+                           "redacted; product data never is.")
