@@ -9,7 +9,18 @@ import logging
 
 from flask import Flask
 
-from api import auth, catalogs, cli, deliveries, errors, health, jobs, openapi, webhooks
+from api import (
+    auth,
+    catalogs,
+    cli,
+    deliveries,
+    errors,
+    guards,
+    health,
+    jobs,
+    openapi,
+    webhooks,
+)
 from shared.db import Database
 from shared.job_types import JOB_INPUT_SCHEMAS
 from shared.queues import make_celery
@@ -37,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["vitrine.celery"] = celery
     app.extensions["vitrine.key_cache"] = auth.KeyCache()
 
+    guards.init_app(app)  # before the blueprints' own hooks (authentication)
     app.register_blueprint(jobs.bp)
     app.register_blueprint(deliveries.bp)
     app.register_blueprint(webhooks.bp)
