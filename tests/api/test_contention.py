@@ -22,7 +22,7 @@ from tests.support.stack import build_stack
 def racing(request, redis_server, database_factory):
     """The API app on one backend, no workers."""
     built = build_stack(request.param, database_factory(request.param),
-                        f"redis://127.0.0.1:{redis_server.port}/9", with_worker=False)
+                        f"redis://127.0.0.1:{redis_server.port}/13", with_worker=False)
     yield built
     built.stop()
 

@@ -25,7 +25,7 @@ PRODUCT = {"title": "Big-button corded phone", "brand": "Vitrine"}
 def front(request, redis_server, database_factory):
     """The API app on one backend, no workers: these requests must never get that far."""
     built = build_stack(request.param, database_factory(request.param),
-                        f"redis://127.0.0.1:{redis_server.port}/8", with_worker=False)
+                        f"redis://127.0.0.1:{redis_server.port}/12", with_worker=False)
     yield built
     built.stop()
 
