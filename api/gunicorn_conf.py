@@ -32,6 +32,8 @@ def post_worker_init(worker) -> None:
     """Read each body within VITRINE_BODY_TIMEOUT_S before the app sees it (408 otherwise)."""
     from api.front import BodyDeadline
 
-    settings = worker.wsgi.extensions["vitrine.settings"]
+    settings = getattr(worker.wsgi, "extensions", {}).get("vitrine.settings")
+    if settings is None:  # not the Vitrine app (bench/bare_app.py shares these settings)
+        return
     worker.wsgi = BodyDeadline(worker.wsgi, seconds=settings.body_timeout_s,
                                limit=settings.max_body_bytes)
