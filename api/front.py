@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import socket
 
 from gunicorn.glogging import Logger
 
@@ -64,13 +65,25 @@ class BodyDeadline:
             with gevent.Timeout(self.seconds):
                 body = environ["wsgi.input"].read(length if length else self.limit + 1)
         except gevent.Timeout:
-            error = {"error": {"code": "request_timeout", "message":
-                               f"the request body did not arrive within {self.seconds:g}s",
-                               "details": []}}
-            start_response("408 Request Timeout", [("Content-Type", "application/json"),
-                                                   ("Connection", "close")])
-            return [json.dumps(error).encode()]
+            return self._timed_out(environ, start_response)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         return self.app(environ, start_response)
+
+    def _timed_out(self, environ, start_response):
+        body = json.dumps({"error": {
+            "code": "request_timeout", "details": [],
+            "message": f"the request body did not arrive within {self.seconds:g}s"}}).encode()
+        # The rest of the body may still come: stop reading this connection, so that gunicorn
+        # closes it after the answer instead of parsing the leftovers as a next request
+        # (a Connection: close header is hop-by-hop, and gunicorn drops it).
+        sock = environ.get("gunicorn.socket")
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
+        start_response("408 Request Timeout", [("Content-Type", "application/json"),
+                                               ("Content-Length", str(len(body)))])
+        return [body]
