@@ -18,7 +18,7 @@ from typing import Any
 from flask import request
 
 from api.errors import ApiError
-from shared.schemas.text import forbidden_strings
+from shared.schemas.text import FORBIDDEN_CHARACTERS, forbidden_strings
 
 MAX_JSON_DEPTH = 32
 MAX_INT = 2**63 - 1  # what a PostgreSQL bigint (and every JSON client with 64-bit ints) holds
@@ -27,15 +27,18 @@ _INT_DIGITS = len(str(MAX_INT))
 _STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 # Opening brackets become 2 and closing ones 0, so that the running sum minus the position is
-# the depth: the whole scan runs in C (accumulate, map), a 1 MiB body in a few milliseconds.
+# the depth: the scan runs in C (accumulate, map); a 1 MiB body of brackets takes ~0.1 s.
 _STEPS = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
-# A cheap first look for characters the text rule refuses, as escapes or literally; a hit is
-# confirmed (and given its path) by walking the parsed document.
-_SUSPECT = re.compile(
-    r"\\u(?:00[01][0-9a-f]|007f|00[89][0-9a-f]|202[a-e]|206[6-9]|d[89a-f][0-9a-f]{2})"
-    "|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]",
-    re.IGNORECASE,
-)
+# A cheap first look for characters the text rule refuses, literally or as \u escapes; a hit
+# is confirmed (and given its path) by walking the parsed document. Two plain searches cost
+# a fifth of one case-insensitive alternation.
+_REFUSED_ESCAPE = re.compile(r"\\u(?:00[01][0-9a-fA-F]|007[fF]|00[89][0-9a-fA-F]|202[a-eA-E]"
+                             r"|206[6-9]|[dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def _may_hold_refused_characters(text: str) -> bool:
+    return FORBIDDEN_CHARACTERS.search(text) is not None or (
+        "\\u" in text and _REFUSED_ESCAPE.search(text) is not None)
 
 
 class _OutOfRange(ValueError):
@@ -121,7 +124,9 @@ def _malformed(problem: str) -> ApiError:
 
 def parse_json(raw: bytes) -> Any:
     """Parse a request body under the rules in the module docstring."""
-    depth = json_depth(raw)
+    # Fewer brackets than the limit cannot nest deeper than it: most bodies skip the scan.
+    brackets = raw.count(b"[") + raw.count(b"{")
+    depth = json_depth(raw) if brackets > MAX_JSON_DEPTH else 0
     if depth > MAX_JSON_DEPTH:
         raise ApiError(400, "too_deeply_nested",
                        f"request body nests arrays and objects {depth} levels deep; "
@@ -140,7 +145,7 @@ def parse_json(raw: bytes) -> Any:
         raise _malformed(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except (ValueError, RecursionError) as exc:  # belt and braces: never a 500 for a body
         raise _malformed(str(exc)[:200]) from None
-    if _SUSPECT.search(text):
+    if _may_hold_refused_characters(text):
         problems = [{"path": path, "problem": problem}
                     for path, problem in forbidden_strings(document)]
         if problems:
