@@ -15,14 +15,13 @@ from api import (
     cli,
     deliveries,
     errors,
+    guards,
     health,
     jobs,
     openapi,
     webhooks,
 )
-from api import (
-    settings as tenant_settings,
-)
+from api import settings as tenant_settings
 from shared.db import Database
 from shared.job_types import JOB_INPUT_SCHEMAS
 from shared.queues import make_celery
@@ -50,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["vitrine.celery"] = celery
     app.extensions["vitrine.key_cache"] = auth.KeyCache()
 
+    guards.init_app(app)  # before the blueprints' own hooks (authentication)
     app.register_blueprint(jobs.bp)
     app.register_blueprint(deliveries.bp)
     app.register_blueprint(webhooks.bp)

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from api.auth import authenticate
 from api.body import json_body, require_object
 from api.errors import ApiError
+from api.transactions import in_transaction
 from shared import catalogs
 from shared.queues import EMBED_CATALOG_TASK
 from shared.schemas.base import validation_details
@@ -56,10 +57,13 @@ def upsert_items(catalog_id: str):
                        [{"path": "items", "problem": f"{len(body['items'])} items; split the "
                          f"upload into requests of at most {limit}"}])
     request = _parse(ItemsUpsert, body)
-    with _db().session() as session:
+
+    def upsert(session):
         catalog = catalogs.get_or_create_catalog(session, g.tenant_id, catalog_id)
         report = catalogs.upsert_items(session, catalog, request.items)
-        catalog_pk, version = catalog.id, catalog.version
+        return catalog.id, catalog.version, report
+
+    catalog_pk, version, report = in_transaction(upsert, retry_duplicates=True)
     if report.to_embed:
         _enqueue_embedding(catalog_pk)
     return {"catalog": catalog_id, "version": version, **report.as_dict()}, 202
@@ -67,10 +71,11 @@ def upsert_items(catalog_id: str):
 
 @bp.delete("/<catalog_id>/items/<item_id>")
 def delete_item(catalog_id: str, item_id: str):
-    with _db().session() as session:
-        catalog = _load(session, catalog_id)
-        if not catalogs.delete_item(session, catalog, item_id):
+    def delete(session):
+        if not catalogs.delete_item(session, _load(session, catalog_id), item_id):
             raise ApiError(404, "not_found", f"no item {item_id!r} in catalog {catalog_id!r}")
+
+    in_transaction(delete)
     return "", 204
 
 
@@ -90,11 +95,13 @@ def get_catalog(catalog_id: str):
 @bp.post("/<catalog_id>/events")
 def add_events(catalog_id: str):
     request = _parse(EventsIn, require_object(json_body()))
+
+    def record(session):
+        catalog = _load(session, catalog_id)
+        return catalogs.record_events(session, catalog, request.events), catalog.events_version
+
     try:
-        with _db().session() as session:
-            catalog = _load(session, catalog_id)
-            stored = catalogs.record_events(session, catalog, request.events)
-            events_version = catalog.events_version
+        stored, events_version = in_transaction(record)
     except catalogs.InputProblem as problem:
         raise ApiError(problem.status, "validation_error", problem.message,
                        problem.details) from None

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 from api.auth import authenticate
 from api.errors import ApiError
 from api.jobs import load_job, parse_id
+from api.transactions import in_transaction
 from shared.models import DisabledWebhookUrl, WebhookDelivery, utcnow
 from shared.schemas.webhooks import delivery_view
 from shared.status import DeliveryStatus
@@ -38,7 +39,7 @@ def list_deliveries(job_id: str):
 @bp.post("/<delivery_id>/retry")
 def retry_delivery(job_id: str, delivery_id: str):
     """Send the event again now (same body and webhook-id), whatever became of it before."""
-    with _db().session() as session:
+    def reopen(session) -> WebhookDelivery:
         job = load_job(session, job_id)
         delivery = session.scalar(select(WebhookDelivery).where(
             WebhookDelivery.id == parse_id(delivery_id, "delivery"),
@@ -62,6 +63,9 @@ def retry_delivery(job_id: str, delivery_id: str):
         if not reopened:
             raise ApiError(409, "delivery_in_flight",
                            "an attempt of this delivery is being sent; retry when it ends")
+        return delivery
+
+    delivery = in_transaction(reopen)
     # Not sent: the row is due now, so the sweeper sends it shortly.
     send_delivery(current_app.extensions["vitrine.celery"], delivery.id)
     with _db().session() as session:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
+
+from shared.contention import contention
 
 
 class ApiError(Exception):
@@ -20,9 +22,9 @@ class ApiError(Exception):
         self.details = details or []
 
 
-def error_response(status: int, code: str, message: str, details=None):
+def error_response(status: int, code: str, message: str, details=None, headers=None):
     body = {"error": {"code": code, "message": message, "details": details or []}}
-    return jsonify(body), status
+    return jsonify(body), status, headers or {}
 
 
 _HTTP_CODES = {
@@ -51,13 +53,42 @@ def init_app(app: Flask) -> None:
         message = error.description or error.name
         if status == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH")
-            message = f"request body is larger than the {limit}-byte limit"
+            message = (f"request body is larger than the {limit}-byte limit "
+                       "(VITRINE_MAX_BODY_BYTES); see the limits table in the README")
         return error_response(status, _HTTP_CODES.get(status, "http_error"), message)
 
     @app.errorhandler(OperationalError)
-    def _database_down(error: OperationalError):
-        app.logger.error("event=db_unavailable error=%s", str(error).splitlines()[0])
+    def _database_error(error: OperationalError):
+        kind = contention(error)
+        first_line = str(error.orig).splitlines()[0] if error.orig else type(error).__name__
+        if kind == "conflict":
+            app.logger.warning("event=db_conflict error=%s", first_line)
+            return error_response(409, "concurrent_update",
+                                  "another request changed the same data at the same time "
+                                  "and this one lost every retry; send it again")
+        if kind == "busy":
+            app.logger.warning("event=db_busy error=%s", first_line)
+            return error_response(503, "database_busy",
+                                  "the database is up but busy with other writes; retry "
+                                  "shortly", headers={"Retry-After": "1"})
+        app.logger.error("event=db_unavailable error=%s", first_line)
         return error_response(503, "unavailable", "the database is unavailable; retry later")
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(error: IntegrityError):
+        # A race the route did not expect (the expected ones are retried or replayed).
+        app.logger.warning("event=db_integrity error=%s", str(error.orig).splitlines()[0])
+        return error_response(409, "conflict", "the request conflicts with a concurrent one; "
+                              "send it again")
+
+    @app.errorhandler(DataError)
+    def _data(error: DataError):
+        # Validation should have refused the value: logged as an error so that it gets fixed,
+        # but the client still hears that its value, not the service, was the problem.
+        app.logger.error("event=db_refused_value error=%s", str(error.orig).splitlines()[0])
+        return error_response(422, "unstorable_value",
+                              "a value in the request cannot be stored; check for unusual "
+                              "characters or out-of-range numbers")
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -17,8 +17,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from api.auth import authenticate
 from api.body import json_body, require_object
 from api.errors import ApiError
+from api.transactions import in_transaction
 from shared import lifecycle, tenant_settings
 from shared.catalogs import InputProblem, check_recommendation
+from shared.contention import contention
 from shared.dispatch import send_job
 from shared.job_types import JOB_INPUT_SCHEMAS
 from shared.models import DisabledWebhookUrl, Job, utcnow
@@ -136,22 +138,28 @@ def create_job():
     envelope, job_input = _validate_submission(body)
     job_input = _as_stored(envelope.type, job_input)
     key = _idempotency_key()
+    # Only a replay needs it; hashing every body cost 3 % of a submission's CPU.
     request_hash = hashlib.sha256(
         json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()
+    ).hexdigest() if key else None
     now = utcnow()
-    job = Job(
-        id=uuid.uuid4(), tenant_id=g.tenant_id, type=envelope.type, status=JobStatus.QUEUED,
-        priority=envelope.priority, input=job_input,
-        webhook=envelope.webhook.model_dump(mode="json") if envelope.webhook else None,
-        idempotency_key=key, request_hash=request_hash, attempts=0,
-        created_at=now, enqueued_at=now,
-    )
+    job_id = uuid.uuid4()
+
+    def record(session) -> tuple[Job, bool]:
+        if key and (earlier := _replay(session, key, request_hash)) is not None:
+            return earlier, True
+        job = Job(
+            id=job_id, tenant_id=g.tenant_id, type=envelope.type, status=JobStatus.QUEUED,
+            priority=envelope.priority, input=job_input,
+            webhook=envelope.webhook.model_dump(mode="json") if envelope.webhook else None,
+            idempotency_key=key, request_hash=request_hash, attempts=0,
+            created_at=now, enqueued_at=now,
+        )
+        session.add(job)
+        return job, False
+
     try:
-        with _db().session() as session:
-            if key and (earlier := _replay(session, key, request_hash)) is not None:
-                return _accepted(earlier, replayed=True)
-            session.add(job)
+        job, replayed = in_transaction(record)
     except IntegrityError:
         # Another request with the same key won the race; answer as its replay.
         with _db().session() as session:
@@ -160,10 +168,15 @@ def create_job():
             raise
         return _accepted(earlier, replayed=True)
     except OperationalError as exc:
-        current_app.logger.error("event=db_unavailable error=%r", exc)
+        if contention(exc):
+            raise  # the database is up: 409 or 503 database_busy (api.errors)
+        current_app.logger.error("event=db_unavailable error=%s",
+                                 str(exc.orig).splitlines()[0] if exc.orig else exc)
         raise ApiError(503, "unavailable",
                        "the database cannot take jobs right now; retry with the same "
                        "Idempotency-Key") from None
+    if replayed:
+        return _accepted(job, replayed=True)
 
     settings = current_app.extensions["vitrine.settings"]
     sent = send_job(current_app.extensions["vitrine.celery"], settings,
@@ -203,12 +216,14 @@ def get_job(job_id: str):
 @bp.post("/<job_id>/cancel")
 def cancel_job(job_id: str):
     """Queued jobs never run; a running job's result is discarded when it finishes."""
-    with _db().session() as session:
+    def cancel(session) -> None:
         job = load_job(session, job_id)
         if not lifecycle.cancel(session, job.id, g.tenant_id):
             session.refresh(job)
             raise ApiError(409, "job_finished",
                            f"job is already {job.status}; only queued or running jobs cancel")
+
+    in_transaction(cancel)
     with _db().session() as session:
         return job_view(load_job(session, job_id))
 

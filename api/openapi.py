@@ -10,7 +10,7 @@ from pydantic.json_schema import models_json_schema
 from shared.job_types import JOB_INPUT_SCHEMAS
 from shared.schemas.catalogs import EventsIn, ItemsUpsert
 from shared.schemas.jobs import JobCreate, JobList, JobView
-from shared.schemas.tenant_settings import TenantSettingsBody
+from shared.schemas.tenant_settings import TenantSettingsBody, TenantSettingsView
 from shared.schemas.webhooks import DeliveryList, DeliveryView, RotateSecret
 
 bp = Blueprint("openapi", __name__)
@@ -45,12 +45,42 @@ def _errors(*statuses: int) -> dict[str, Any]:
     return {str(s): _json(_ref("Error"), "error") for s in statuses}
 
 
+# What any /v1 operation may answer besides its own statuses: 400 (an API key in the query),
+# 401, 422 (refused characters in a path, query or header), 503 (database down or busy).
+_EVERY_V1 = (400, 401, 422, 503)
+_EVERY_WRITE = (409,)  # contention that outlasted the retries: concurrent_update
+_EVERY_BODY = (400, 408, 413, 415)  # malformed or too deep, too slow, too large, not JSON
+
+
+def _with_common_errors(paths: dict[str, Any]) -> dict[str, Any]:
+    for path, operations in paths.items():
+        if not path.startswith("/v1/"):
+            continue
+        for method, operation in operations.items():
+            statuses = _EVERY_V1 + (_EVERY_WRITE if method != "get" else ())
+            statuses += _EVERY_BODY if "requestBody" in operation else ()
+            responses = operation["responses"]
+            for status, response in _errors(*statuses).items():
+                responses.setdefault(status, response)
+    return paths
+
+
+def _submission_per_type(job_create: dict[str, Any],
+                         input_by_type: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """JobCreate with `input` tied to `type`: clients (and fuzzers) see each type's input."""
+    return {"description": "Body of POST /v1/jobs: one job type and that type's input.",
+            "oneOf": [{**job_create, "title": f"{job_type} job", "properties": {
+                **job_create["properties"], "type": {"const": job_type}, "input": input_ref}}
+                for job_type, input_ref in sorted(input_by_type.items())]}
+
+
 def build_spec() -> dict[str, Any]:
     """The OpenAPI 3.1 document for the current set of job types."""
     models = [(m, "validation")
               for m in (JobCreate, ItemsUpsert, EventsIn, RotateSecret, TenantSettingsBody,
                         *JOB_INPUT_SCHEMAS.values())]
-    models += [(m, "serialization") for m in (JobView, JobList, DeliveryView, DeliveryList)]
+    models += [(m, "serialization") for m in (JobView, JobList, DeliveryView, DeliveryList,
+                                              TenantSettingsView)]
     _, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
     schemas = dict(defs.get("$defs", {}))
     schemas["Error"] = _ERROR
@@ -59,6 +89,7 @@ def build_spec() -> dict[str, Any]:
         "description": "The schema of `input` for each job `type`.",
         "type": "object", "properties": input_by_type,
     }
+    schemas["JobSubmission"] = _submission_per_type(schemas["JobCreate"], input_by_type)
     job_id = {"name": "job_id", "in": "path", "required": True,
               "schema": {"type": "string", "format": "uuid"}}
     catalog_id = {"name": "catalog_id", "in": "path", "required": True,
@@ -69,7 +100,7 @@ def build_spec() -> dict[str, Any]:
         "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
                         "schema": {"type": "string", "maxLength": 255}}],
         "requestBody": {"required": True, "content": {"application/json": {
-            "schema": _ref("JobCreate")}}},
+            "schema": _ref("JobSubmission")}}},
         "responses": {"202": job_created, **_errors(400, 401, 409, 413, 415, 422, 503)},
     }
     list_jobs = {
@@ -93,7 +124,7 @@ def build_spec() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],
-        "paths": {
+        "paths": _with_common_errors({
             "/v1/jobs": {"post": create_job, "get": list_jobs},
             "/v1/jobs/{job_id}": {"get": {
                 "summary": "Read a job", "parameters": [job_id],
@@ -121,7 +152,7 @@ def build_spec() -> dict[str, Any]:
                 "summary": "The tenant's webhook signing secret(s)",
                 "responses": {"200": {"description": "secret, previous_secret, "
                                                      "previous_expires_at"},
-                              **_errors(401)},
+                              **_errors(401, 409)},  # 409: created on first use
             }},
             "/v1/webhooks/secret/rotate": {"post": {
                 "summary": "New signing secret; the old one also signs for a while",
@@ -170,12 +201,12 @@ def build_spec() -> dict[str, Any]:
             }},
             "/v1/settings": {
                 "get": {"summary": "The tenant's stored settings (reply texts, raw-input opt-in)",
-                        "responses": {"200": _json(_ref("TenantSettingsBody"), "settings"),
+                        "responses": {"200": _json(_ref("TenantSettingsView"), "settings"),
                                       **_errors(401)}},
                 "put": {"summary": "Replace the tenant's stored settings",
                         "requestBody": {"required": True, "content": {"application/json": {
                             "schema": _ref("TenantSettingsBody")}}},
-                        "responses": {"200": _json(_ref("TenantSettingsBody"), "settings"),
+                        "responses": {"200": _json(_ref("TenantSettingsView"), "settings"),
                                       **_errors(400, 401, 413, 415, 422)}},
             },
             "/healthz": {"get": {"summary": "Process is up", "security": [],
@@ -183,7 +214,7 @@ def build_spec() -> dict[str, Any]:
             "/readyz": {"get": {"summary": "Database and broker reachable", "security": [],
                                 "responses": {"200": {"description": "ready"},
                                               "503": {"description": "which check failed"}}}},
-        },
+        }),
     }
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from api.auth import authenticate
 from api.body import json_body, require_object
 from api.errors import ApiError
+from api.transactions import in_transaction
 from shared.models import DisabledWebhookUrl
 from shared.schemas.base import validation_details
 from shared.schemas.jobs import iso
@@ -34,8 +35,8 @@ def _secrets_view(active: secrets.TenantSecrets) -> dict:
 @bp.get("/secret")
 def get_secret():
     """The secret deliveries are signed with (created on first use)."""
-    with _db().session() as session:
-        return _secrets_view(secrets.tenant_secrets(session, g.tenant_id))
+    return in_transaction(
+        lambda session: _secrets_view(secrets.tenant_secrets(session, g.tenant_id)))
 
 
 @bp.post("/secret/rotate")
@@ -47,9 +48,8 @@ def rotate_secret():
     except ValidationError as exc:
         raise ApiError(422, "validation_error", "rotation request is invalid",
                        validation_details(exc)) from None
-    with _db().session() as session:
-        return _secrets_view(secrets.rotate(session, g.tenant_id,
-                                            rotation.previous_valid_for_s))
+    return in_transaction(lambda session: _secrets_view(
+        secrets.rotate(session, g.tenant_id, rotation.previous_valid_for_s)))
 
 
 @bp.get("/disabled-urls")
@@ -68,9 +68,8 @@ def enable_url():
     if not url:
         raise ApiError(422, "validation_error", "which URL?",
                        [{"path": "query:url", "problem": "required"}])
-    with _db().session() as session:
-        removed = session.execute(delete(DisabledWebhookUrl).where(
-            DisabledWebhookUrl.tenant_id == g.tenant_id, DisabledWebhookUrl.url == url)).rowcount
+    removed = in_transaction(lambda session: session.execute(delete(DisabledWebhookUrl).where(
+        DisabledWebhookUrl.tenant_id == g.tenant_id, DisabledWebhookUrl.url == url)).rowcount)
     if not removed:
         raise ApiError(404, "not_found", f"{url!r} is not disabled")
     return "", 204

@@ -2,9 +2,11 @@
 
     python bench/api.py [--requests 1000] [--concurrency 1 8]
 
-Starts both servers itself (same gunicorn flags, fresh SQLite files in WAL mode, a Redis
-database no worker reads), sends keep-alive requests from separate client processes, and
-prints requests/s, p50 and p99 for each, and the ratio real/bare, all from one run.
+Starts both servers itself (the API's gunicorn settings, api/gunicorn_conf.py, for both; fresh
+SQLite files in WAL mode; a Redis database no worker reads), sends keep-alive requests from
+separate client processes, alternating between the servers in slices so that other load on
+the machine weighs on both alike, and prints requests/s, p50 and p99 for each, and the ratio
+real/bare, all from one run.
 """
 
 from __future__ import annotations
@@ -65,9 +67,33 @@ def measure(port: int, path: str, headers: dict, total: int, concurrency: int) -
     return {
         "rps": len(latencies) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
+        "p99_ms": _percentile(latencies, 0.99) * 1000,
         "errors": sum(r[1] for r in results),
+        "count": len(latencies), "elapsed": elapsed, "latencies": latencies,
     }
+
+
+ROUNDS = 5
+
+
+def measure_interleaved(ports: dict, targets: dict, total: int, concurrency: int) -> dict:
+    """`total` requests per server in ROUNDS alternating slices, so that whatever else the
+    machine does at the time weighs on both sides of the ratio alike."""
+    parts: dict[str, list[dict]] = {name: [] for name in targets}
+    for _ in range(ROUNDS):
+        for name, (path, headers) in targets.items():
+            parts[name].append(measure(ports[name], path, headers, total // ROUNDS,
+                                       concurrency))
+    return {name: {
+        "rps": sum(p["count"] for p in runs) / sum(p["elapsed"] for p in runs),
+        "p50_ms": statistics.median(s for p in runs for s in p["latencies"]) * 1000,
+        "p99_ms": _percentile(sorted(s for p in runs for s in p["latencies"]), 0.99) * 1000,
+        "errors": sum(p["errors"] for p in runs),
+    } for name, runs in parts.items()}
+
+
+def _percentile(ordered: list[float], share: float) -> float:
+    return ordered[int(share * (len(ordered) - 1))]
 
 
 def _cells(result: dict) -> str:
@@ -104,8 +130,7 @@ def main() -> int:
         for name, (path, headers) in targets.items():  # warm both up: imports, connections
             measure(ports[name], path, headers, 50, 2)
         for concurrency in args.concurrency:
-            result = {name: measure(ports[name], path, headers, args.requests, concurrency)
-                      for name, (path, headers) in targets.items()}
+            result = measure_interleaved(ports, targets, args.requests, concurrency)
             rows.append((concurrency, result))
     finally:
         for server in servers:

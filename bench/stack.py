@@ -19,7 +19,8 @@ from shared.models import Tenant
 from shared.tenancy import create_api_key
 
 ROOT = Path(__file__).resolve().parent.parent
-GUNICORN_FLAGS = ["--workers", "2", "--threads", "8", "--backlog", "2048"]
+# The API's own settings (gevent workers, read deadlines, access log), as scripts/up runs it.
+GUNICORN_FLAGS = ["-c", "python:api.gunicorn_conf"]
 
 
 def free_port() -> int:

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shared.models import Catalog, CatalogEvent, CatalogItem, utcnow
@@ -33,12 +34,29 @@ def find_catalog(session: Session, tenant_id: uuid.UUID, name: str) -> Catalog |
 
 
 def get_or_create_catalog(session: Session, tenant_id: uuid.UUID, name: str) -> Catalog:
+    """The catalog, created if missing, and locked for the rest of the transaction.
+
+    Two first uploads at once both insert: ON CONFLICT DO NOTHING lets the second find the
+    first's row instead of failing on the unique name. The row lock (PostgreSQL; SQLite has
+    one writer anyway) makes concurrent uploads to one catalog take turns, so they can neither
+    deadlock on each other's items nor both insert the same new item.
+    """
     catalog = find_catalog(session, tenant_id, name)
     if catalog is None:
-        catalog = Catalog(tenant_id=tenant_id, name=name, version=0, events_version=0)
-        session.add(catalog)
-        session.flush()
-    return catalog
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        session.execute(dialect.insert(Catalog).values(
+            id=uuid.uuid4(), tenant_id=tenant_id, name=name, version=0, events_version=0,
+            created_at=utcnow(),
+        ).on_conflict_do_nothing(index_elements=["tenant_id", "name"]))
+    return session.scalars(select(Catalog).where(
+        Catalog.tenant_id == tenant_id, Catalog.name == name,
+    ).with_for_update().execution_options(populate_existing=True)).one()
+
+
+def _bump(session: Session, catalog: Catalog, counter: str) -> None:
+    """counter + 1 computed by the database, so concurrent changes never both write N + 1."""
+    setattr(catalog, counter, getattr(Catalog, counter) + 1)
+    session.flush()  # the new value is read back on the next access
 
 
 @dataclass
@@ -90,7 +108,7 @@ def upsert_items(session: Session, catalog: Catalog, items: list[CatalogItemIn])
         report.updated += 1
         report.to_embed += row.embedded_hash != digest
     if report.inserted or report.updated:
-        catalog.version += 1
+        _bump(session, catalog, "version")
     return report
 
 
@@ -98,7 +116,7 @@ def delete_item(session: Session, catalog: Catalog, item_id: str) -> bool:
     deleted = session.execute(delete(CatalogItem).where(
         CatalogItem.catalog_id == catalog.id, CatalogItem.item_id == item_id)).rowcount
     if deleted:
-        catalog.version += 1
+        _bump(session, catalog, "version")
     return bool(deleted)
 
 
@@ -146,7 +164,7 @@ def record_events(session: Session, catalog: Catalog, events: list[ShopperIntera
     session.add_all(CatalogEvent(catalog_id=catalog.id, shopper_id=e.shopper_id,
                                  item_id=e.item_id, event=e.type.value, occurred_at=e.timestamp)
                     for e in events)
-    catalog.events_version += 1
+    _bump(session, catalog, "events_version")
     return len(events)
 
 

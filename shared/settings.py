@@ -210,6 +210,8 @@ _VARIABLES: tuple[_Variable, ...] = (
     _Variable("flower_basic_auth", "VITRINE_FLOWER_BASIC_AUTH", "", _parse_basic_auth,
               "user:password for Flower; the local stack generates one when empty."),
     _Variable("log_level", "VITRINE_LOG_LEVEL", "INFO", str, "Python log level."),
+    _Variable("body_timeout_s", "VITRINE_BODY_TIMEOUT_S", "30", _parse_positive_float,
+              "Under gunicorn, a request body must arrive within this many seconds (else 408)."),
 )
 
 
@@ -253,6 +255,7 @@ class Settings:
     torch_threads: int
     flower_basic_auth: str
     log_level: str
+    body_timeout_s: float
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import update
 
 from shared import lifecycle
+from shared.contention import contention
 from shared.db import Database
 from shared.models import Job, utcnow
 from shared.schemas.base import validation_details
@@ -29,6 +30,7 @@ from shared.settings import Settings
 from shared.status import ErrorCode, JobStatus
 from shared.webhooks import outbox
 from worker.models.registry import ModelRegistry
+from worker.results import json_problem, printable_message
 
 log = logging.getLogger("vitrine.runner")
 
@@ -88,6 +90,8 @@ class JobContext:
         if progress == self._last_value or (not force and now - self._last_write
                                             < PROGRESS_INTERVAL_S):
             return
+        if problem := json_problem(progress, "progress"):
+            raise ValueError(f"progress is not storable JSON: {problem}")
         self._last_write, self._last_value = now, progress
         with self.db.session() as session:
             written = session.execute(
@@ -162,7 +166,44 @@ class JobRunner:
         except Exception as exc:
             log.exception("event=handler_error job_id=%s", job_id)
             return self._fail(claim, ErrorCode.MODEL_ERROR, f"{type(exc).__name__}: {exc}")
-        return self._succeed(claim, outcome)
+        return self._record_result(claim, outcome, getattr(handler, "__name__", job_type))
+
+    def _record_result(self, claim: _Claim, outcome: Outcome, handler_name: str) -> str:
+        """Succeed with a storable result, or fail `model_error` saying why it is not one.
+
+        Whatever goes wrong while writing is recorded as the job's failure here and now: a
+        job left `running` would wait minutes for the sweeper and be run again for nothing.
+        """
+        problem = (json_problem(outcome.result) if isinstance(outcome.result, dict)
+                   else f"result is a {type(outcome.result).__name__}, not a JSON object")
+        if problem:
+            log.warning("event=result_refused job_id=%s handler=%s problem=%s",
+                        claim.job_id, handler_name, problem)
+            return self._fail(claim, ErrorCode.MODEL_ERROR,
+                              f"{handler_name} returned a result that is not valid JSON: "
+                              f"{problem}")
+        try:
+            return self._with_retry(lambda: self._succeed(claim, outcome))
+        except Exception as exc:
+            log.exception("event=result_not_stored job_id=%s handler=%s", claim.job_id,
+                          handler_name)
+            first_line = (str(exc).splitlines() or [""])[0]
+            return self._fail(claim, ErrorCode.MODEL_ERROR,
+                              f"the result of {handler_name} could not be stored: "
+                              f"{type(exc).__name__}: {first_line}")
+
+    @staticmethod
+    def _with_retry(write: Callable[[], Any], attempts: int = 3) -> Any:
+        """Run a write again when it lost a deadlock or a lock wait (the database is up)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return write()
+            except Exception as exc:
+                if contention(exc) is None or attempt == attempts:
+                    raise
+                log.info("event=write_retry kind=%s attempt=%d", contention(exc), attempt)
+                time.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")
 
     def _claim(self, job_id: uuid.UUID, job_type: str) -> _Claim | None:
         claimed_by = {"worker_host": self.host, "worker_pid": self.pid, "started_at": utcnow()}
@@ -224,12 +265,19 @@ class JobRunner:
 
     def _fail(self, claim: _Claim, code: ErrorCode, message: str,
               details: dict[str, Any] | None = None) -> str:
-        with self.db.session() as session:
-            won = lifecycle.transition(
-                session, claim.job_id, from_statuses=[JobStatus.RUNNING], to=JobStatus.FAILED,
-                extra_conditions=[Job.attempts == claim.attempts],
-                error_code=code.value, error_message=message[:2000], result=details,
-            )
+        if details is not None and (problem := json_problem(details, "details")):
+            message, details = f"{message} (its details were not storable: {problem})", None
+        message = printable_message(message)
+
+        def write() -> bool:
+            with self.db.session() as session:
+                return lifecycle.transition(
+                    session, claim.job_id, from_statuses=[JobStatus.RUNNING],
+                    to=JobStatus.FAILED, extra_conditions=[Job.attempts == claim.attempts],
+                    error_code=code.value, error_message=message, result=details,
+                )
+
+        won = self._with_retry(write)
         log.info("event=job_failed job_id=%s code=%s recorded=%s", claim.job_id, code, won)
         return "failed" if won else "discarded"
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 
 from pydantic import Field, model_validator
 
-from shared.schemas.base import StrictModel
+from shared.schemas.base import StrictModel, Timestamp
 
 CATALOG_NAME = r"^[A-Za-z0-9._-]{1,100}$"
 MAX_EVENTS_PER_REQUEST = 10_000
@@ -22,7 +21,7 @@ class CatalogItemIn(StrictModel):
     price: float | None = Field(None, ge=0, le=1e9)
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
     in_stock: bool = True
-    popularity: float = Field(0.0, ge=0)
+    popularity: float = Field(0.0, ge=0, le=1e12)
 
     def embedded_text(self) -> str:
         """The text embedded for this item; a change to it is what makes re-embedding due."""
@@ -52,7 +51,7 @@ class ShopperInteraction(StrictModel):
     shopper_id: str = Field(min_length=1, max_length=200)
     item_id: str = Field(min_length=1, max_length=200)
     type: InteractionType = InteractionType.PURCHASE
-    timestamp: datetime | None = None
+    timestamp: Timestamp | None = None
 
 
 class EventsIn(StrictModel):
@@ -65,7 +64,7 @@ class HistoryItem(StrictModel):
     item_id: str | None = Field(None, max_length=200, description="A catalog item id, or ...")
     title: str | None = Field(None, max_length=500, description="... a free-text item.")
     event: InteractionType = InteractionType.VIEW
-    timestamp: datetime | None = None
+    timestamp: Timestamp | None = None
 
     @model_validator(mode="after")
     def _item_or_title(self) -> HistoryItem:
@@ -80,8 +79,8 @@ class CandidateItem(CatalogItemIn):
 
 class Filters(StrictModel):
     category: str | None = Field(None, max_length=200, description="Substring, any case.")
-    min_price: float | None = Field(None, ge=0)
-    max_price: float | None = Field(None, ge=0)
+    min_price: float | None = Field(None, ge=0, le=1e9)
+    max_price: float | None = Field(None, ge=0, le=1e9)
     in_stock: bool | None = None
 
     @model_validator(mode="after")

@@ -16,3 +16,11 @@ class TenantSettingsBody(StrictModel):
         False, description="Keep jobs' inputs as sent. By default e-mails, phone numbers and "
                            "card numbers in people's text (messages, topics) are stored "
                            "redacted; product data never is.")
+
+
+class TenantSettingsView(StrictModel):
+    """GET and PUT /v1/settings answer with the stored settings and when they changed."""
+
+    replies: ReplySettings | None
+    store_raw_input: bool
+    updated_at: str | None = Field(description="ISO 8601 UTC; null until first stored")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from enum import StrEnum
 
 from pydantic import Field, field_validator, model_validator
 
-from shared.schemas.base import StrictModel
+from shared.models import utcnow
+from shared.schemas.base import StrictModel, Timestamp
 
 MAX_EVENTS = 20_000
 
@@ -19,14 +19,9 @@ class EventType(StrEnum):
     SEARCH = "search"
 
 
-def _as_utc(value: datetime) -> datetime:
-    """Naive timestamps are taken as UTC; aware ones are converted to it."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 class ShopperEvent(StrictModel):
     type: EventType
-    timestamp: datetime = Field(description="ISO 8601; without an offset it is read as UTC.")
+    timestamp: Timestamp
     item_id: str | None = Field(None, max_length=200)
     title: str | None = Field(None, max_length=500)
     category: str | None = Field(None, max_length=300)
@@ -38,8 +33,6 @@ class ShopperEvent(StrictModel):
         "with the same timestamp are.",
     )
     query: str | None = Field(None, max_length=500, description="Search text (search events).")
-
-    _normalize_timestamp = field_validator("timestamp")(_as_utc)
 
     @model_validator(mode="after")
     def _fields_for_type(self) -> ShopperEvent:
@@ -64,7 +57,7 @@ class UserProfileInput(StrictModel):
     """A shopper's history to turn into behaviour features, an RFM segment and interest tags."""
 
     events: list[ShopperEvent] = Field(min_length=1, max_length=MAX_EVENTS)
-    as_of: datetime | None = Field(
+    as_of: Timestamp | None = Field(
         None, description="Reference time for recency; default: now. Events after it are ignored."
     )
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$", description="ISO 4217 label.")
@@ -75,11 +68,6 @@ class UserProfileInput(StrictModel):
     price_band_edges: tuple[float, float, float] | None = Field(
         None, description="Unit-price edges between budget|mid|premium|luxury; default 5, 25, 100."
     )
-
-    @field_validator("as_of")
-    @classmethod
-    def _as_of_utc(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else _as_utc(value)
 
     @field_validator("taxonomy")
     @classmethod
@@ -100,6 +88,9 @@ class UserProfileInput(StrictModel):
 
     @model_validator(mode="after")
     def _some_events_before_as_of(self) -> UserProfileInput:
-        if self.as_of is not None and all(e.timestamp > self.as_of for e in self.events):
-            raise ValueError("every event is after `as_of`; nothing to profile")
+        # Without `as_of` the worker profiles as of its own "now", which is later than this
+        # one: an event that is not in the future here is not in the future there either.
+        reference, name = (self.as_of, "`as_of`") if self.as_of else (utcnow(), "now (no `as_of`)")
+        if all(e.timestamp > reference for e in self.events):
+            raise ValueError(f"every event is after {name}; nothing to profile")
         return self

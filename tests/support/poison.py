@@ -1,0 +1,42 @@
+"""A job type whose handler returns results no database or client can take back.
+
+A test registers it with the API for its own duration (JOB_INPUT_SCHEMAS is global, and every
+registered type needs a queue route); `celery -A tests.support.poison_worker` runs it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from shared.schemas.base import StrictModel
+from worker.models.registry import ModelRegistry
+from worker.runner import Outcome
+
+
+class Poison(StrEnum):
+    NAN = "nan"
+    INFINITY = "infinity"
+    NUL = "nul"
+    NOT_JSON = "not_json"
+    NUL_IN_ERROR = "nul_in_error"
+
+
+class PoisonInput(StrictModel):
+    kind: Poison
+
+
+def return_poison(job_input: dict[str, Any], models: ModelRegistry, context) -> Outcome:
+    """What a profile with a year-1 purchase returned: scores that are NaN, and the like."""
+    kind = PoisonInput.model_validate(job_input).kind
+    if kind is Poison.NUL_IN_ERROR:
+        raise RuntimeError("the model said \x00 and stopped")
+    bad = {Poison.NAN: float("nan"), Poison.INFINITY: float("inf"), Poison.NUL: "a\x00b",
+           Poison.NOT_JSON: datetime(2011, 1, 1, tzinfo=UTC)}[kind]
+    return Outcome(result={"interest_tags": [{"tag": "mugs", "score": 0.5},
+                                             {"tag": "candles", "score": bad}]})
+
+
+POISON_TYPE = "diag_poison"
+POISON_ROUTE = f"{POISON_TYPE}=cpu"
