@@ -72,13 +72,12 @@ def _content(text: str) -> set[str]:
 
 
 def _duplicate(text: str, chosen: list[Piece]) -> bool:
+    """Whether most of what `text` says (its content words) was said by one chosen piece.
+    Measured on the new sentence's own words: a short opening shares the product's name
+    with every fact, and that does not make the fact a repetition."""
     mine = _content(text)
-    for piece in chosen:
-        theirs = _content(piece.text)
-        if mine and theirs and len(mine & theirs) / min(len(mine), len(theirs)) > \
-                DUPLICATE_OVERLAP:
-            return True
-    return False
+    return bool(mine) and any(
+        len(mine & _content(piece.text)) / len(mine) > DUPLICATE_OVERLAP for piece in chosen)
 
 
 def best_model_sentence(unit: Unit, generations: list[Generation]) -> Verdict | None:

@@ -24,9 +24,9 @@ from worker.runner import JobContext, Outcome
 
 INTROS = {
     "article": "Our guide to {topic} covers {count}.",
-    "email": "Hi there! Here are our picks for {topic}.",
+    "email": "Hi there! These are our picks for {topic}.",
     "social_post": "{Topic}: meet our picks.",
-    "video_script": "{Topic}: here are our picks.",
+    "video_script": "{Topic}: these are our picks.",
 }
 INTROS_WITHOUT_PRODUCTS = "{Topic}."
 CLOSINGS = {

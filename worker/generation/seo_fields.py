@@ -78,12 +78,24 @@ def _shorten(name: str, limit: int, keep: str | None) -> str:
             removable, key=lambda i: (not bool(re.search(r"\d", tokens[i])), -i))
         tokens.pop(drop)
         protected = {p - (p > drop) for p in protected if p != drop}
+        # A separator left between two dropped words ("24\" x 14\"" -> "x") goes too.
+        tokens = [t for i, t in enumerate(tokens) if not (t.lower() in {"x", "&", "-", "/"}
+                  and (i == 0 or i == len(tokens) - 1 or re.search(r"\d", tokens[i - 1])
+                       is None and re.search(r"\d", tokens[i + 1]) is None
+                       and t.lower() == "x"))]
     return " ".join(tokens)
 
 
 def template_title(facts: FactSheet) -> str:
     """`Name | Brand` (the brand once), shortened in the middle, never cut at the end."""
     name = facts.name
+    if len(name) > TITLE_MAX:  # "... Mouse Pad for desktops and laptops": what it is first
+        head = re.split(r"\s+(?:for|with|compatible with|fits)\s+", name, maxsplit=1,
+                        flags=re.I)[0]
+        name = head if len(head.split()) >= 2 else name
+    if len(name) > TITLE_MAX:  # sizes belong in the description: "24" x 14"" goes first
+        name = re.sub(r"\s*\d+(?:\.\d+)?\s*(?:\"|in|inch(?:es)?|cm|mm)?\s*x\s*\d+(?:\.\d+)?"
+                      r"\s*(?:\"|in\b|inch(?:es)?|cm|mm)?", "", name, flags=re.I).strip()
     if facts.brand and len(re.findall(rf"\b{re.escape(facts.brand)}\b", name, re.I)) > 1:
         # "HP 940XL Ink for HP Officejet": what it fits is not what it is.
         head = re.split(r"\s+(?:for|compatible with|fits)\s+", name, maxsplit=1, flags=re.I)[0]
@@ -103,10 +115,14 @@ def template_title(facts: FactSheet) -> str:
 
 
 def repeats_title(text: str, title: str, facts: FactSheet) -> bool:
-    """Whether `text` opens with the title's (or the product name's) first four words."""
-    opening = [w.lower() for w in WORD.findall(text)[:4]]
-    return any(opening == [w.lower() for w in WORD.findall(t)[:4]] and len(opening) == 4
-               for t in (title, facts.name, facts.title))
+    """Whether `text` opens with the first words (up to four, at least two) of the title,
+    the product's name or its full title."""
+    opening = [w.lower() for w in WORD.findall(text)]
+    for source in (title, facts.name, facts.title):
+        head = [w.lower() for w in WORD.findall(source)[:4]]
+        if len(head) >= 2 and opening[: len(head)] == head:
+            return True
+    return False
 
 
 def description_problems(text: str, title: str, facts: FactSheet) -> list[str]:
