@@ -134,3 +134,22 @@ def test_support_is_measured_against_the_fact_a_sentence_restates(verifiers):
                        "lines."])
     assert close.support > far.support
     assert close.kept
+
+
+def test_a_rewrite_that_turns_the_fact_around_is_dropped(embedder):
+    tape = FactSheet.from_product(Product(
+        title="Scotch Gift Wrap Tape, 3 Rolls", brand="Scotch",
+        description="On most gift wrap, the tape disappears. It is photo safe."))
+    fact = "On most gift wrap, the tape disappears."
+    reversed_, kept = Verifier(tape, embedder).check(
+        ["On most gift wrap, this tape does not disappear.",
+         "This tape disappears on most gift wrap."], sources=[fact, fact])
+    assert not reversed_.kept and any("negation" in p for p in reversed_.problems)
+    assert kept.kept, kept.problems
+
+
+def test_a_rewrite_may_not_claim_more_than_the_facts(verifiers):
+    [verdict] = verifiers["gloves"].check(["These are the best nitrile exam gloves, with up "
+                                           "to 100 in a box."])
+    assert not verdict.kept
+    assert any("best" in p and "up to" in p for p in verdict.problems), verdict.problems

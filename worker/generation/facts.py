@@ -21,6 +21,21 @@ LEADING_NOISE = re.compile(
     r"^\s*(?:amazon\.com\s+)?(?:product description|from the manufacturer|product features|"
     r"description|features|about this item)\s*[:\-]?\s*", re.I)
 GLUED_SENTENCE = re.compile(r"(?<=[a-z0-9)][.!?])(?=[A-Z][a-z])")
+# Section headings catalog exports glue to the next sentence ("What's in the BoxTwo ...").
+HEADING = re.compile(r"(?:^|(?<=[.!?]\s))(?:what'?s in the box|in the box|ideal use|"
+                     r"specifications?|package contents?|includes|features|details|"
+                     r"warranty|product features|key features)\s*[:.]?\s*(?=[A-Z0-9])", re.I)
+GLUED_WORDS = re.compile(r"\b([A-Za-z]*[a-z])([A-Z][a-z]+)\b")
+# What a shop should not republish from a catalog description: the seller speaking, links,
+# calls to action, questions, another model's number, company history.
+SELLER_TALK = re.compile(
+    r"\b(?:youtube|facebook|instagram|twitter|tiktok|search (?:under|for)|find us|visit us|"
+    r"click|www\.|https?://|call us|contact us|buy \d|order now|add to cart|"
+    r"we|we'll|we're|we've|our|us|i|i'm|my)\b", re.I)
+LEANS_ON_CONTEXT = re.compile(r"\s*(?:then|so|but|and|also|plus|that's why|this is why|"
+                              r"otherwise|however|therefore)\b", re.I)
+HISTORY = re.compile(r"\b(?:in|since|founded|invented|established)\b[^.]{0,40}\b(?:1[89]\d\d|"
+                     r"20[0-2]\d)\b", re.I)
 # Acronyms that are also everyday words, so word frequency cannot tell them apart.
 ACRONYMS = frozenset("LED LCD USB AC DC HD PC TV ID UV GPS PIN AM FM CD DVD SD RAM".split())
 CAPS_RUN = re.compile(r"^[^a-z]{12,}$")
@@ -39,7 +54,8 @@ def singular(word: str) -> str:
     word = word.lower()
     for suffix, replacement in (("ies", "y"), ("ches", "ch"), ("shes", "sh"), ("xes", "x"),
                                 ("sses", "ss"), ("ses", "s"), ("s", "")):
-        if word.endswith(suffix) and len(word) > len(suffix) + 2 and not word.endswith("ss"):
+        if (word.endswith(suffix) and len(word) >= len(suffix) + 2
+                and not word.endswith(("ss", "us", "is"))):
             return word[: -len(suffix)] + replacement
     return word
 
@@ -52,17 +68,39 @@ def clean(text: str) -> str:
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
-def description_facts(description: str) -> list[str]:
-    """Sentences of a description; an all-capitals list becomes sentence-case items."""
+def description_facts(description: str, names: str = "") -> list[str]:
+    """Sentences of a description; an all-capitals list becomes sentence-case items.
+
+    Words glued across a missing break ("TabsScotch", "BoxTwo") are split unless `names`
+    (the title and brand) spells them that way, and section headings are dropped.
+    """
     raw = html.unescape(description).strip()
     if CAPS_RUN.match(raw.replace("\n", " ")):
         items = [i.strip(" .;,-") for i in re.split(r"\s{2,}|\n|;|•", raw) if i.strip(" .;,-")]
         return [_sentence_case(i) for i in items]
-    text = clean(raw)
+    known = {w.lower() for w in re.findall(r"[A-Za-z]+", names)}
+
+    def split_glued(match: re.Match) -> str:
+        word = match.group(0)
+        return word if word.lower() in known else f"{match.group(1)}. {match.group(2)}"
+
+    text = HEADING.sub("", GLUED_WORDS.sub(split_glued, clean(raw)))
+    text = re.sub(r"\s+([.,;:!?])", r"\1", text)
     parts = []
     for block in re.split(r"\n+|•|\s{3,}", text):
         parts += [s.strip() for s in sentences(block) if len(WORD.findall(s)) >= 3]
     return parts
+
+
+def publishable(fact: str, title: str) -> bool:
+    """Whether a description sentence may be restated in copy: not the seller talking, not a
+    link or a call to action, not a question, not another model's number, not history, and
+    not a sentence that leans on the one before ("Then ...", "So ...")."""
+    if fact.rstrip().endswith("?") or SELLER_TALK.search(fact) or HISTORY.search(fact):
+        return False
+    if LEANS_ON_CONTEXT.match(fact):
+        return False
+    return not (codes(fact) - codes(title))
 
 
 def _sentence_case(text: str) -> str:
@@ -80,12 +118,44 @@ def _sentence_case(text: str) -> str:
     return lowered[:1].upper() + lowered[1:]
 
 
-def short_name(title: str) -> str:
-    """The title's first comma segment without part numbers or notes in brackets."""
-    head = clean(title).split(",")[0]
-    head = re.sub(r"\s*[(\[][^)\]]*[)\]]+", "", head)
-    head = re.sub(r"\s+", " ", head).strip(" -/")
-    return head or clean(title)
+# Words that may sit inside a product name without ending it ("Desk Mat & Mouse Pad").
+NAME_JOINERS = frozenset("& and - / + x of for with in".split())
+MAX_NAME_WORDS = 8
+
+
+def short_name(title: str, brand: str | None = None) -> str:
+    """What copy calls the product: the title's first comma segment (two when the first is
+    one word, like "Smead"), without notes in brackets, the brand once, and, when longer
+    than eight words, only its leading run of capitalised words ("Tyke Supply Dual LCD
+    Monitor Stand desk clamp holds ..." -> "Tyke Supply Dual LCD Monitor Stand")."""
+    segments = [re.sub(r"\s*[(\[][^)\]]*[)\]]+", "", s).strip(" -/")
+                for s in clean(title).split(",")]
+    segments = [s for s in segments if s]
+    if not segments:
+        return clean(title)
+    head = segments[0]
+    if len(head.split()) == 1 and len(segments) > 1:
+        head = f"{head} {segments[1]}"
+    head = re.sub(r"\s+", " ", head)
+    if brand:
+        first = re.search(rf"\b{re.escape(brand)}\b", head, re.I)
+        if first:  # "Arrow Fastener Arrow PT50": the brand once is enough
+            rest = re.sub(rf"\s*\b{re.escape(brand.split()[0])}\b", "", head[first.end():],
+                          flags=re.I)
+            head = f"{head[: first.end()]}{rest}".strip()
+    words = head.split()
+    if len(words) > MAX_NAME_WORDS:
+        run = []
+        for word in words:
+            if word[:1].isupper() or word[:1].isdigit() or word.lower() in NAME_JOINERS:
+                run.append(word)
+            else:
+                break
+        while run and run[-1].lower() in NAME_JOINERS:
+            run.pop()
+        if len(run) >= 2:
+            head = " ".join(run)
+    return head
 
 
 def find_product_type(name: str, *texts: str) -> str | None:
@@ -93,11 +163,13 @@ def find_product_type(name: str, *texts: str) -> str | None:
     "with ..." ("Ball Pen" -> "pen", "Cork Bulletin Board" -> "board"), unless that word
     is a colour, size or edition; then the last product noun in it or in the other texts
     (title, category)."""
-    core = re.split(r"\s+(?:for|with|compatible with|fits|plus)\s+", name, maxsplit=1,
+    core = re.split(r"\s+(?:for|with|compatible with|fits)\s+", name, maxsplit=1,
                     flags=re.I)[0]
     head = [w for w in WORD.findall(core) if w.isalpha() and len(w) > 2]
     while head and head[-1].lower() in NOT_HEADS:
         head.pop()
+    if len(head) <= 1:  # only the brand is left ("Canon ... Black Twin Pack"): no head
+        head = []
     noun = _last_noun(core)
     if head:
         last = singular(head[-1])
@@ -113,7 +185,8 @@ def find_product_type(name: str, *texts: str) -> str | None:
 # Last words of a name that are not what the product is ("... Pen, Black", "... Set, Large").
 NOT_HEADS = frozenset("""black white grey gray silver gold red blue green yellow orange purple
 pink brown clear assorted small medium large extra pack count edition plus pro max mini new
-version series model style kit set cream ivory navy beige tan inch inches""".split())
+version series model style kit set cream ivory navy beige tan inch inches twin value bundle
+refill refills""".split())
 
 
 def _last_noun(text: str) -> str | None:
@@ -150,7 +223,8 @@ class FactSheet:
                          if product.category else None)
         facts = [Fact(title, "title")]
         if product.description:
-            facts += [Fact(s, "description") for s in description_facts(product.description)]
+            facts += [Fact(s, "description") for s in description_facts(
+                product.description, f"{title} {brand or ''}")]
         facts += [Fact(clean(f), "feature") for f in product.features]
         facts += [Fact(f"{name}: {value}", "attribute")
                   for name, value in product.attributes.items()]
@@ -162,7 +236,7 @@ class FactSheet:
         facts += extra or []
         identity = " ".join([title, *(f"{k} {v}" for k, v in product.attributes.items()),
                              clean(product.category or "")])
-        name = short_name(product.title)
+        name = short_name(product.title, brand)
         return cls(name=name, title=title, brand=brand,
                    product_type=find_product_type(name, title, category_leaf or ""),
                    category_leaf=category_leaf, facts=facts, identity=identity)

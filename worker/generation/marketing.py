@@ -93,6 +93,9 @@ def write_sections(writer: Writer, request: MarketingCopyInput, sheets: list[Fac
     if specs:
         writer.generate(specs)
     sections = [writer.compose(units, per_product) for units in plans]
+    # A product introduced with nothing said about it is not worth its place in the text.
+    sections = [s if any(p.unit != f"p{i}:opening" for p in s) else []
+                for i, s in enumerate(sections)]
     used = sum(word_count(s) for s in sections)
     head = Piece(intro.template, "template", "intro") if budget >= 0 else None
     tail = Piece(closing.template, "template", "closing") if (
@@ -102,11 +105,10 @@ def write_sections(writer: Writer, request: MarketingCopyInput, sheets: list[Fac
 
 
 def _hashtags(sheets: list[FactSheet]) -> list[str]:
-    """The brands and the products' head nouns as hashtags (#Swingline, #BulletinBoard)."""
+    """The brands and the products' kinds as hashtags (#Swingline, #BulletinBoard)."""
     tags: list[str] = []
     for sheet in sheets:
-        head = " ".join(re.findall(r"[A-Za-z]+", sheet.name)[-2:])
-        for phrase in (sheet.brand, head):
+        for phrase in (sheet.brand, sheet.product_type):
             if phrase:
                 tag = "#" + "".join(w[:1].upper() + w[1:] for w in re.findall(r"[0-9A-Za-z]+",
                                                                              phrase))

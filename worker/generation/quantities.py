@@ -151,20 +151,25 @@ def _make(value: float, unit: str | None, text: str) -> Quantity:
     return Quantity(value * factor, dimension, text, value)
 
 
+def _is_measure(segment: str) -> bool:
+    measure = re.fullmatch(r"\d+(?:\.\d+)?([a-z]+)", segment, re.I)
+    return bool(measure) and (measure.group(1).lower() in UNITS
+                              or _singular(measure.group(1)) in UNITS)
+
+
 def _is_code(token: str) -> bool:
-    """XR500, e3000, GSF11-Blk, 27131-D are codes; 8mm, 100-count, 13-Number are not."""
-    segments = re.split(r"[/-]", token)
-    if not any(c.isdigit() for c in token):
+    """XR500, e3000, GSF11-Blk, 27131-D, EL-334MB, PG-40 are codes; 8mm, 100-count,
+    13-Number and 2-Pack are not."""
+    segments = [s for s in re.split(r"[/-]", token) if s]
+    if not any(c.isdigit() for c in token) or not any(c.isalpha() for c in token):
         return False
-    for segment in segments:
-        measure = re.fullmatch(r"\d+(?:\.\d+)?([a-z]+)", segment, re.I)
-        if measure and (measure.group(1).lower() in UNITS
-                        or _singular(measure.group(1)) in UNITS):
-            continue
-        if re.search(r"\d", segment) and re.search(r"[A-Za-z]", segment):
-            return True
-    digit_only = any(s.isdigit() for s in segments)
-    return digit_only and any(s.isalpha() and len(s) <= 3 for s in segments)
+    mixed = [s for s in segments if re.search(r"\d", s) and re.search(r"[A-Za-z]", s)]
+    if len(segments) == 1:
+        return not _is_measure(segments[0])
+    if any(not _is_measure(s) for s in mixed):
+        return True
+    digits = any(s.isdigit() for s in segments) or bool(mixed)
+    return digits and any(s.isalpha() and len(s) <= 3 for s in segments)
 
 
 def _code_spans(text: str) -> list[re.Match]:

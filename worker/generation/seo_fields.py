@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from worker.generation.facts import WORD, FactSheet, singular
+from worker.generation.facts import WORD, FactSheet, publishable, singular
 from worker.generation.quantities import UNITS
 from worker.generation.text import sentences
 
@@ -63,55 +63,45 @@ def title_problems(title: str, facts: FactSheet) -> list[str]:
     return problems
 
 
-def _shorten(name: str, limit: int, keep: str | None) -> str:
-    """Drop words from the middle of `name` (never the first or the product noun) until it
-    fits; a name cut at the end would lose its noun ("... e3000 Power | Philips")."""
+def _ending_at_noun(name: str, limit: int, noun: str | None) -> str | None:
+    """The longest start of `name` that ends with the product noun and fits `limit`."""
+    if not noun:
+        return None
     tokens = name.split()
-    protected = {0, len(tokens) - 1}
-    if keep:
-        protected |= {i for i, t in enumerate(tokens) if singular(t.lower().strip(",")) == keep}
-    while len(" ".join(tokens)) > limit:
-        removable = [i for i in range(len(tokens)) if i not in protected]
-        if not removable:
-            return " ".join(tokens)[:limit].rsplit(" ", 1)[0]
-        drop = removable[-1] if keep is None else min(
-            removable, key=lambda i: (not bool(re.search(r"\d", tokens[i])), -i))
-        tokens.pop(drop)
-        protected = {p - (p > drop) for p in protected if p != drop}
-        # A separator left between two dropped words ("24\" x 14\"" -> "x") goes too.
-        tokens = [t for i, t in enumerate(tokens) if not (t.lower() in {"x", "&", "-", "/"}
-                  and (i == 0 or i == len(tokens) - 1 or re.search(r"\d", tokens[i - 1])
-                       is None and re.search(r"\d", tokens[i + 1]) is None
-                       and t.lower() == "x"))]
-    return " ".join(tokens)
+    best = None
+    for end in range(1, len(tokens) + 1):
+        candidate = " ".join(tokens[:end])
+        if len(candidate) > limit:
+            break
+        if singular(tokens[end - 1].lower().strip(",")) == noun.split()[-1]:
+            best = candidate
+    return best if best and len(best.split()) >= 2 else None
+
+
+def _without_sizes(name: str) -> str:
+    return re.sub(r"\s*\d+(?:\.\d+)?\s*(?:\"|in|inch(?:es)?|cm|mm)?\s*x\s*\d+(?:\.\d+)?"
+                  r"\s*(?:\"|in\b|inch(?:es)?|cm|mm)?", "", name, flags=re.I).strip()
 
 
 def template_title(facts: FactSheet) -> str:
-    """`Name | Brand` (the brand once), shortened in the middle, never cut at the end."""
+    """`Name | Brand` (the brand once). A name too long is never cut inside: first what it
+    is for ("... for desktops") and sizes go, then it ends at its product noun, else it is
+    the brand and the product noun."""
     name = facts.name
-    if len(name) > TITLE_MAX:  # "... Mouse Pad for desktops and laptops": what it is first
-        head = re.split(r"\s+(?:for|with|compatible with|fits)\s+", name, maxsplit=1,
-                        flags=re.I)[0]
-        name = head if len(head.split()) >= 2 else name
-    if len(name) > TITLE_MAX:  # sizes belong in the description: "24" x 14"" goes first
-        name = re.sub(r"\s*\d+(?:\.\d+)?\s*(?:\"|in|inch(?:es)?|cm|mm)?\s*x\s*\d+(?:\.\d+)?"
-                      r"\s*(?:\"|in\b|inch(?:es)?|cm|mm)?", "", name, flags=re.I).strip()
-    if facts.brand and len(re.findall(rf"\b{re.escape(facts.brand)}\b", name, re.I)) > 1:
-        # "HP 940XL Ink for HP Officejet": what it fits is not what it is.
-        head = re.split(r"\s+(?:for|compatible with|fits)\s+", name, maxsplit=1, flags=re.I)[0]
-        name = head if len(head.split()) >= 2 else name
-        first = re.search(rf"\b{re.escape(facts.brand)}\b", name, re.I)
-        if first:  # "Arrow Fastener Arrow PT50": the brand once is enough
-            rest = re.sub(rf"\s*\b{re.escape(facts.brand)}\b", "", name[first.end():],
-                          flags=re.I)
-            name = (name[: first.end()] + rest).strip()
     suffix = f" | {facts.brand}" if facts.brand and not _brand_in(name, facts.brand) else ""
-    if len(name) + len(suffix) <= TITLE_MAX:
-        return name + suffix
-    if len(name) <= TITLE_MAX and len(name) + len(suffix) > TITLE_MAX:
-        shortened = _shorten(name, TITLE_MAX - len(suffix), facts.product_type)
-        return shortened + suffix if len(shortened.split()) >= 2 else name
-    return _shorten(name, TITLE_MAX, facts.product_type)
+    head = re.split(r"\s+(?:for|with|compatible with|fits)\s+", name, maxsplit=1,
+                    flags=re.I)[0]
+    options = [name + suffix, name, head + suffix, head, _without_sizes(head) + suffix,
+               _without_sizes(head)]
+    for option in options:
+        if len(option) <= TITLE_MAX and len(option.split()) >= 2 and not title_problems(
+                option, facts):
+            return option
+    noun_end = _ending_at_noun(_without_sizes(head), TITLE_MAX, facts.product_type)
+    if noun_end:
+        return noun_end
+    kind = (facts.product_type or "").title()
+    return f"{facts.brand} {kind}".strip() if facts.brand else name[:TITLE_MAX].rsplit(" ", 1)[0]
 
 
 def repeats_title(text: str, title: str, facts: FactSheet) -> bool:
@@ -148,6 +138,8 @@ def _clause_cut(sentence: str, limit: int) -> str | None:
         if len(candidate.rstrip(",;")) + 1 > limit:
             break
         kept = candidate
+    kept = re.sub(r"(?:,|;)?\s+(?:and|or|but|also|with|as well as|plus)\W*$", "",
+                  kept.rstrip(",; "), flags=re.I)
     if not kept or len(WORD.findall(kept)) < 6:
         return None
     return kept.rstrip(",; ") + "."
@@ -156,10 +148,14 @@ def _clause_cut(sentence: str, limit: int) -> str | None:
 def template_description(facts: FactSheet, title: str) -> str:
     """The first description sentences that fit, else a clause-bounded cut of the first,
     else the name with its features; always whole sentences."""
-    candidates = [f.text for f in facts.facts if f.origin in {"description", "feature"}]
+    candidates = [f.text for f in facts.facts if f.origin in {"description", "feature"}
+                  and publishable(f.text, facts.title)]
     statements = [s.strip() for c in candidates for s in sentences(c)
-                  if re.search(r"[.!?]$", s.strip()) and len(WORD.findall(s)) >= 5]
+                  if re.search(r"[.!]$", s.strip())
+                  and len(re.findall(r"[A-Za-z]{2,}", s)) >= 5]
     usable = [s for s in statements if not repeats_title(s, title, facts)]
+    # A statement that can stand alone first: long enough to say something (60+ characters).
+    usable = [s for s in usable if len(s) >= 60] + [s for s in usable if len(s) < 60]
     text = ""
     for sentence in usable:
         joined = f"{text} {sentence}".strip()
@@ -184,7 +180,13 @@ def _features_sentence(facts: FactSheet) -> str:
     elif facts.brand:
         lead = f"The {facts.name}"
     items = [f.text.rstrip(".") for f in facts.facts if f.origin in {"feature", "attribute"}
-             or (f.origin == "description" and len(WORD.findall(f.text)) < 12)]
+             or (f.origin == "description" and len(WORD.findall(f.text)) < 12
+                 and publishable(f.text, facts.title))]
+    if not items:  # the title's other parts say what it is: "..., 20 Sheet Capacity, Black"
+        items = [re.sub(r"\([^)]*\)", "", s).strip() for s in facts.title.split(",")[1:]]
+        items = [i for i in items if i]
+    if not items and facts.category_leaf:
+        items = [facts.category_leaf]
     text = f"{lead}."
     for count in range(len(items), 0, -1):
         joined = ", ".join(_lower_first(i) for i in items[:count])
@@ -192,8 +194,8 @@ def _features_sentence(facts: FactSheet) -> str:
         if len(candidate) <= DESCRIPTION_MAX:
             text = candidate
             break
-    if len(text) > DESCRIPTION_MAX:
-        text = _shorten(text.rstrip("."), DESCRIPTION_MAX - 1, facts.product_type) + "."
+    if len(text) > DESCRIPTION_MAX:  # a name too long to lead a sentence: name the kind
+        text = f"A {kind} from {facts.brand}." if facts.brand else f"A {kind} for every day."
     return text
 
 
@@ -209,7 +211,9 @@ def keyword_problems(keyword: str, facts: FactSheet) -> list[str]:
     tokens = WORD.findall(keyword.lower())
     if not 2 <= len(keyword) <= 60 or not tokens:
         problems.append("length")
-    filler = [t for t in tokens if t in FILLER]
+    # "shipping" is filler in "free shipping", not in "postal shipping scale" (its title).
+    filler = [t for t in tokens if t in FILLER
+              and not re.search(rf"\b{re.escape(t)}\b", facts.title, re.I)]
     if filler:
         problems.append(f"filler {filler[0]!r}")
     unsupported = [t for t in tokens if t not in STOPWORDS and not facts.mentions(t)]
@@ -229,51 +233,59 @@ def _consistent(category: str, facts: FactSheet) -> bool:
 
 
 def template_keywords(facts: FactSheet, requested: list[str]) -> list[str]:
-    """Noun phrases from the title and facts, most specific first."""
-    name_words = [w for w in WORD.findall(facts.name) if w.lower() not in STOPWORDS]
+    """Search phrases a shopper types: the product's name, brand + kind, the title's
+    descriptive parts that end in the kind, colour + kind; never a lone word other than the
+    brand, never a bare size or pack count."""
     kind = facts.product_type
     phrases = [*requested]
-    if 2 <= len(name_words) <= 6:
-        phrases.append(re.sub(r"[^\w&'’ -]", "", facts.name))
-    if facts.brand and kind:
-        phrases.append(f"{facts.brand} {kind}")
+    name = re.sub(r"\s+", " ", re.sub(r"[^\w&'’ -]", " ", facts.name)).strip()
+    # The brand field may name the maker while the title names the line (Acme United /
+    # Westcott): shoppers search what the title says.
+    brand = facts.brand if facts.brand and _brand_in(facts.title, facts.brand) else None
+    if 2 <= len(name.split()) <= 6:
+        phrases.append(name)
+    if brand and kind:
+        phrases.append(f"{brand} {kind}")
     for segment in facts.title.split(",")[1:]:
         segment = re.sub(r"\([^)]*\)", "", segment).strip()
-        if segment and len(WORD.findall(segment)) >= 2:
+        if (len(segment.split()) >= 2 and kind and _mentions_noun(segment, kind)
+                and not segment[:1].isdigit()):
             phrases.append(segment)
-    lowered = [w.lower() for w in name_words]
-    if kind and kind in [singular(w) for w in lowered]:
-        index = [singular(w) for w in lowered].index(kind)
-        if index >= 1:
-            phrases.append(f"{lowered[index - 1]} {lowered[index]}")
-        if index >= 2:
-            phrases.append(" ".join(lowered[index - 2: index + 1]))
-    colours = [c for c in COLOURS if facts.mentions(c, identity_only=True)]
+    tokens = name.split()
+    if kind:
+        ends = [i for i, t in enumerate(tokens) if singular(t.lower()) == kind.split()[-1]]
+        for end in ends[-1:]:
+            # Only the word before the noun: two before cut compounds ("point permanent").
+            for start in (end - 1,):
+                window = tokens[start: end + 1] if start >= 0 else []
+                if window and not any(re.search(r"\d", t) for t in window):
+                    phrases.append(" ".join(window))
+    colours = [c for c in sorted(COLOURS) if re.search(rf"\b{c}\b", facts.title, re.I)]
     if kind and colours:
         phrases.append(f"{colours[0]} {kind}")
-    if kind:
-        phrases.append(kind)
     if facts.category_leaf and _consistent(facts.category_leaf, facts):
         phrases.append(facts.category_leaf)
-    if facts.brand:
-        phrases.append(facts.brand)
-    return normalise_keywords([p for p in phrases if not keyword_problems(p, facts)
-                               or p in requested])
+    if brand:
+        phrases.append(brand)
+    return normalise_keywords([p for p in phrases if p in requested or (
+        not keyword_problems(p, facts) and (len(p.split()) >= 2 or p == brand))])
 
 
 def normalise_keywords(candidates: list[str]) -> list[str]:
+    """Lower-cased, a word never twice in a row ("smead smead"), distinct, at most ten."""
     seen: dict[str, None] = {}
     for phrase in candidates:
         phrase = re.sub(r"\s+", " ", phrase.strip().strip(".\"'#").lower())
+        phrase = re.sub(r"\b(\w+)(?: \1\b)+", r"\1", phrase)
         if 2 <= len(phrase) <= 60 and phrase not in seen:
             seen[phrase] = None
     return list(seen)[:KEYWORDS_MAX]
 
 
 def template_alt(facts: FactSheet) -> str:
-    colours = [c for c in sorted(COLOURS) if facts.mentions(c, identity_only=True)
+    colours = [c for c in sorted(COLOURS) if re.search(rf"\b{c}\b", facts.title, re.I)
                and not re.search(rf"\b{c}\b", facts.name, re.I)]
     alt = facts.name + (f" in {colours[0]}" if colours else "")
     if facts.brand and not _brand_in(alt, facts.brand):
         alt += f" from {facts.brand}"
-    return alt if len(alt) <= ALT_MAX else _shorten(alt, ALT_MAX, facts.product_type)
+    return alt if len(alt) <= ALT_MAX else template_title(facts)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from worker.generation.facts import WORD, FactSheet
+from worker.generation.facts import WORD, FactSheet, publishable
 
 OPENINGS: dict[str, dict[str, list[str]]] = {
     "en": {
@@ -83,6 +83,8 @@ def fact_sentences(facts: FactSheet, variant: int) -> list[tuple[str, str]]:
     fragments: list[str] = []
     for fact in facts.facts:
         if fact.origin in {"description", "feature"}:
+            if not publishable(fact.text, facts.title):
+                continue
             if is_sentence(fact.text):
                 out.append((_capitalised(fact.text), fact.text))
             else:
@@ -94,7 +96,10 @@ def fact_sentences(facts: FactSheet, variant: int) -> list[tuple[str, str]]:
                 out.append((template.format(value=value.strip()), fact.text))
             else:
                 out.append((f"{name.strip().capitalize()}: {value.strip()}.", fact.text))
-    if fragments:
+    if len(fragments) == 1:  # one item is a sentence of its own, not a list
+        text = fragments[0].rstrip(".;: ")
+        out.insert(_after_description(facts, out), (_capitalised(text) + ".", fragments[0]))
+    elif fragments:
         items = _join([_as_item(f, facts) for f in fragments[:6]])
         lead = FRAGMENT_LEADS[variant % len(FRAGMENT_LEADS)]
         out.insert(_after_description(facts, out), (lead.format(items=items),
@@ -112,5 +117,9 @@ def _join(items: list[str]) -> str:
 
 
 def _capitalised(text: str) -> str:
+    """First letter in capitals, unless the first word is cased on purpose ("iPoint")."""
     text = text.strip()
+    first = text.split(" ", 1)[0]
+    if any(c.isupper() for c in first[1:]):
+        return text
     return text[:1].upper() + text[1:]

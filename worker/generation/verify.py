@@ -199,6 +199,11 @@ easy easier simple right whenever wherever everything anything something day day
 one ones way ways thanks thank meet discover say hello introducing presenting here comes
 """.split())
 MAX_NEW_WORDS_SHARE = 0.25
+NEGATION = re.compile(r"\b(?:not|no|never|none|without|cannot|can't|won't|doesn't|don't|"
+                      r"isn't|aren't|nor)\b|n't\b", re.I)
+# Claims of degree a rewrite may not add: the facts must say them first.
+DEGREE = re.compile(r"\b(?:best|most|least|ultimate|leading|finest|greatest|top-rated|"
+                    r"unbeatable|unmatched|world'?s|guaranteed|forever|up to|only)\b", re.I)
 
 
 def _stem(word: str) -> str:
@@ -218,6 +223,20 @@ def new_words(sentence: str, facts: FactSheet) -> tuple[list[str], int]:
     content = [w for w in WORD.findall(sentence) if w.isalpha() and len(w) > 2
                and w.lower() not in GLUE]
     return [w for w in content if _stem(w) not in fact_stems], len(content)
+
+
+def meaning_problems(sentence: str, source: str | None, facts: FactSheet) -> list[str]:
+    """A rewrite that turns the fact around ("Disappear is not an option" for "disappears
+    on most gift wrap") or claims more than it ("up to", "the best")."""
+    problems = []
+    reference = source or facts.text
+    if source is not None and bool(NEGATION.search(sentence)) != bool(NEGATION.search(source)):
+        problems.append("negation differs from the fact it rewrites")
+    added = [m.group(0) for m in DEGREE.finditer(sentence)
+             if not re.search(rf"\b{re.escape(m.group(0))}\b", reference, re.I)]
+    if added:
+        problems.append(f"claims what the facts do not: {', '.join(dict.fromkeys(added))}")
+    return problems
 
 
 def fact_problems(sentence: str, facts: FactSheet) -> list[str]:
@@ -255,7 +274,7 @@ class Verifier:
             return np.zeros(0)
         vectors = self.embedder.encode(sentences)
         best = (vectors @ self.fact_vectors.T).max(axis=1)
-        if sources and any(sources):
+        if any(sources or []):
             unique = sorted({s for s in sources if s})
             source_vectors = dict(zip(unique, self.embedder.encode(unique), strict=True))
             for index, source in enumerate(sources):
@@ -268,7 +287,9 @@ class Verifier:
               allow_greeting: bool = False, min_support: float | None = None) -> list[Verdict]:
         threshold = self.min_support if min_support is None else min_support
         verdicts = []
-        for sentence, support in zip(sentences, self.support(sentences, sources), strict=True):
+        sources = sources or [None] * len(sentences)
+        for sentence, support, source in zip(sentences, self.support(sentences, sources),
+                                             sources, strict=True):
             verdict = Verdict(sentence, support=float(support))
             verdict.problems += form_problems(sentence, self.facts)
             verdict.problems += meta_problems(sentence, self.facts,
@@ -278,6 +299,7 @@ class Verifier:
             if not same_language(written_in, language):
                 verdict.problems.append(f"written in {written_in}, asked for {language}")
             unsupported = fact_problems(sentence, self.facts)
+            unsupported += meaning_problems(sentence, source, self.facts)
             if support < threshold:
                 unsupported.append(f"not close enough to the facts (similarity {support:.2f} "
                                    f"< {threshold:.2f})")
