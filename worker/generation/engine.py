@@ -39,6 +39,9 @@ class GenerationRequest:
     # Stop this row once it has written one whole sentence: asked for one, a small model
     # rambles on to its token budget, and the batch waits for its longest row.
     one_sentence: bool = False
+    # When the job must have its answer (time.monotonic()); the continuous batcher admits
+    # the earliest first and fails a prompt that can no longer start in time.
+    deadline: float | None = None
     on_progress: Callable[[int], None] | None = None
     future: Future = field(default_factory=Future)
 
@@ -49,6 +52,8 @@ class GenerationOutput:
     tokens: int
     finish_reason: str  # "stop" (end of turn) or "length" (token budget)
     batch_size: int
+    waited_s: float = 0.0  # in the batcher's queue before its first step
+    generate_s: float = 0.0  # from its first step to its last token
 
 
 class _PerRowSampler(LogitsProcessor):
