@@ -63,9 +63,11 @@ def seo_defects(fields: dict, title: str, brand: str | None) -> list[str]:
         defects.append("over length")
     if description.endswith(("...", "…")) or not re.search(r"[.!?]$", description.strip()):
         defects.append("cut sentence")
-    head = re.sub(r"\([^)]*\)", "", title.split(",")[0]).split()
-    noun = head[-1].lower() if head else ""
-    if noun and noun not in meta_title.lower():
+    # The product noun: the last word of the title's first part, before "for"/"with".
+    first_part = re.split(r"\s+(?:for|with)\s+", re.sub(r"\([^)]*\)?", "", title.split(",")[0]),
+                          maxsplit=1)[0].split()
+    noun = first_part[-1].lower().rstrip("s") if first_part else ""
+    if noun and noun[:5] not in meta_title.lower():
         defects.append("lost product noun")
     if brand and meta_title.lower().count(brand.lower()) > 1:
         defects.append("repeated brand")

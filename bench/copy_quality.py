@@ -146,6 +146,8 @@ def main() -> None:
     parser.add_argument("--skip", type=int, default=20,
                         help="skip the first products (the tests use them)")
     parser.add_argument("--out", default=str(ROOT / "var" / "copy_quality.json"))
+    parser.add_argument("--report-only", action="store_true",
+                        help="re-read the results in --out instead of generating")
     args = parser.parse_args()
     products = office_products_with_descriptions()[args.skip: args.skip + args.products]
     jobs: list[tuple[str, dict]] = []
@@ -165,7 +167,10 @@ def main() -> None:
               for i in range(min(16, len(products)))]
     jobs += social
     started = time.perf_counter()
-    outputs = run_jobs(jobs)
+    if args.report_only:
+        outputs = [entry["result"] for entry in json.loads(Path(args.out).read_text())]
+    else:
+        outputs = run_jobs(jobs)
     seconds = time.perf_counter() - started
     by_type: dict[str, list] = {"product_description": [], "seo_metadata": [],
                                 "marketing_copy": [], "social_reply": []}
@@ -174,9 +179,10 @@ def main() -> None:
                   "social_reply" else json.dumps(job_input, ensure_ascii=False))
         by_type[kind].append((result, job_input.get("message", source)))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps([{"type": k, "input": i, "result": r} for (k, i), r
-                                          in zip(jobs, outputs, strict=True)],
-                                         ensure_ascii=False, indent=1))
+    if not args.report_only:
+        records = [{"type": k, "input": i, "result": r}
+                   for (k, i), r in zip(jobs, outputs, strict=True)]
+        Path(args.out).write_text(json.dumps(records, ensure_ascii=False, indent=1))
     print(f"{len(jobs)} jobs on {len(products)} products in {seconds:.0f} s "
           f"(results in {args.out})\n")
     print("\n".join(report(products, by_type)))

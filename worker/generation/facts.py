@@ -24,7 +24,8 @@ GLUED_SENTENCE = re.compile(r"(?<=[a-z0-9)][.!?])(?=[A-Z][a-z])")
 # Section headings catalog exports glue to the next sentence ("What's in the BoxTwo ...").
 HEADING = re.compile(r"(?:^|(?<=[.!?]\s))(?:what'?s in the box|in the box|ideal use|"
                      r"specifications?|package contents?|includes|features|details|"
-                     r"warranty|product features|key features)\s*[:.]?\s*(?=[A-Z0-9])", re.I)
+                     r"warranty|product features|key features|note|please note)\s*[:.]?\s*"
+                     r"(?=[A-Z0-9])", re.I)
 GLUED_WORDS = re.compile(r"\b([A-Za-z]*[a-z])([A-Z][a-z]+)\b")
 # What a shop should not republish from a catalog description: the seller speaking, links,
 # calls to action, questions, another model's number, company history.
