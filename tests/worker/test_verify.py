@@ -153,3 +153,16 @@ def test_a_rewrite_may_not_claim_more_than_the_facts(verifiers):
                                            "to 100 in a box."])
     assert not verdict.kept
     assert any("best" in p and "up to" in p for p in verdict.problems), verdict.problems
+
+
+@pytest.mark.parametrize(("sentence", "asks"), [
+    ("Please share your phone number so we can call you.", True),
+    ("Leave your email address in the comments.", True),
+    ("Reply with your full name and address.", True),
+    ("Please send us a direct message with your order number.", False),
+])
+def test_a_reply_never_asks_for_personal_details_in_public(verifiers, sentence, asks):
+    from worker.generation.meta import meta_problems
+
+    problems = meta_problems(sentence, verifiers["valve"].facts, allow_greeting=True)
+    assert ("asks for personal details in public" in problems) is asks

@@ -28,6 +28,12 @@ TO_THE_SHOP = re.compile(
     r"\byour (?:product|products|customers?|store|shop|brand|business|company|audience|"
     r"listing|description|request|website|page|post|copy|text)\b", re.I)
 PLACEHOLDER = re.compile(r"\[[^\]]*\]|\{[^}]*\}|<[^>]*>|\bX{3,}\b|\bTBD\b|\.\.\.|…")
+# Asking a customer for contact details in public: replies send people to a private channel.
+ASKS_FOR_DETAILS = re.compile(
+    r"\b(?:send|share|give|provide|post|tell|leave|include|write|comment|reply with|drop)\b"
+    r"[^.!?]{0,40}\b(?:e-?mail|phone|mobile|(?<!order )number|address|card|password|"
+    r"birthday|date of birth|full name)\b", re.I)
+PRIVATE_CHANNEL = re.compile(r"\b(?:direct message|dm|private message|privately|inbox)\b", re.I)
 LABEL = re.compile(r"^\s*[A-Z][A-Za-z ]{1,20}:\s")  # "Product: ...", "Title: ...", "Fact: ..."
 MARKUP = re.compile(r"^\s*(?:#+|\*|-|\d+[.)])\s|\*\*|__|```")
 # Words of our own instructions; a sentence using one the facts lack is about the task.
@@ -61,6 +67,8 @@ def meta_problems(sentence: str, facts: FactSheet, *, allow_questions: bool = Fa
         problems.append(f"placeholder {match.group(0)!r}")
     if MARKUP.search(sentence):
         problems.append("markup")
+    if ASKS_FOR_DETAILS.search(sentence) and not PRIVATE_CHANNEL.search(sentence):
+        problems.append("asks for personal details in public")
     if LABEL.search(sentence):
         problems.append(f"label {LABEL.search(sentence).group(0).strip()!r}")
     if not allow_questions and sentence.rstrip().endswith("?"):
