@@ -48,7 +48,6 @@ class ErrorCode(StrEnum):
     TIMEOUT = "timeout"
     WORKER_LOST = "worker_lost"
     QUALITY_CHECK_FAILED = "quality_check_failed"
-    INTERNAL_ERROR = "internal_error"
 
 
 class DeliveryStatus(StrEnum):
