@@ -22,11 +22,10 @@ from api import (
     webhooks,
 )
 from api import settings as tenant_settings
-from shared.db import Database
+from shared.db import open_database
 from shared.job_types import JOB_INPUT_SCHEMAS
 from shared.queues import make_celery
 from shared.settings import Settings, SettingsError
-from shared.webhooks import outbox
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -41,10 +40,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     app.extensions["vitrine.settings"] = settings
-    db = Database(settings.database_url)
     celery = make_celery(settings)
     # A cancel is a terminal change: its `completed` webhook goes out once it is committed.
-    outbox.send_after_commit(db, celery)
+    db = open_database(settings, celery)
     app.extensions["vitrine.db"] = db
     app.extensions["vitrine.celery"] = celery
     app.extensions["vitrine.key_cache"] = auth.KeyCache()

@@ -12,7 +12,7 @@ from api.body import json_body, require_object
 from api.errors import ApiError
 from api.transactions import in_transaction
 from shared import catalogs
-from shared.queues import EMBED_CATALOG_TASK
+from shared.dispatch import send_catalog_embedding
 from shared.schemas.base import validation_details
 from shared.schemas.catalogs import CATALOG_NAME, EventsIn, ItemsUpsert
 
@@ -38,15 +38,6 @@ def _parse(schema, body):
                        validation_details(exc)) from None
 
 
-def _enqueue_embedding(catalog_pk) -> None:
-    try:
-        current_app.extensions["vitrine.celery"].send_task(
-            EMBED_CATALOG_TASK, args=[str(catalog_pk)])
-    except Exception as exc:  # the sweeper finds items still waiting for an embedding
-        current_app.logger.warning("event=embed_enqueue_failed catalog=%s error=%r",
-                                   catalog_pk, exc)
-
-
 @bp.put("/<catalog_id>/items")
 def upsert_items(catalog_id: str):
     _check_name(catalog_id)
@@ -64,8 +55,8 @@ def upsert_items(catalog_id: str):
         return catalog.id, catalog.version, report
 
     catalog_pk, version, report = in_transaction(upsert, retry_duplicates=True)
-    if report.to_embed:
-        _enqueue_embedding(catalog_pk)
+    if report.to_embed:  # not sent: the sweeper finds the items still waiting
+        send_catalog_embedding(current_app.extensions["vitrine.celery"], catalog_pk)
     return {"catalog": catalog_id, "version": version, **report.as_dict()}, 202
 
 

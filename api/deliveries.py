@@ -10,10 +10,10 @@ from api.auth import authenticate
 from api.errors import ApiError
 from api.jobs import load_job, parse_id
 from api.transactions import in_transaction
+from shared.dispatch import send_delivery
 from shared.models import DisabledWebhookUrl, WebhookDelivery, utcnow
 from shared.schemas.webhooks import delivery_view
 from shared.status import DeliveryStatus
-from shared.webhooks.outbox import send_delivery
 
 bp = Blueprint("deliveries", __name__, url_prefix="/v1/jobs/<job_id>/deliveries")
 bp.before_request(authenticate)

@@ -14,9 +14,8 @@ import sys
 from celery.signals import celeryd_after_setup, setup_logging, worker_process_init
 from threadpoolctl import threadpool_limits
 
-from shared.db import Database
+from shared.db import open_database
 from shared.settings import Settings
-from shared.webhooks import outbox
 from worker import runtime
 from worker.models.registry import ModelRegistry, models_for_queues, resolve_device, resolve_sources
 from worker.models.sources import ModelLoadError
@@ -94,8 +93,7 @@ def _load_into_this_process(settings: Settings) -> None:
                  os.getpid(), device, threads)
     registry = ModelRegistry.load(plan.sources, device, settings)
     # A fresh engine in each process: connections must never be shared across a fork.
-    db = Database(settings.database_url)
-    outbox.send_after_commit(db, plan.celery)
+    db = open_database(settings, plan.celery)
     runtime.install(runtime.WorkerRuntime(settings=settings, db=db, registry=registry))
 
 

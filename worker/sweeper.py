@@ -19,12 +19,11 @@ from sqlalchemy import or_, select, update
 from shared import lifecycle
 from shared.catalogs import needs_embedding
 from shared.db import Database
-from shared.dispatch import send_job
+from shared.dispatch import send_catalog_embedding, send_delivery, send_job
 from shared.models import CatalogItem, Job, WebhookDelivery, utcnow
-from shared.queues import CPU_QUEUE, EMBED_CATALOG_TASK, GPU_QUEUE
+from shared.queues import CPU_QUEUE, GPU_QUEUE
 from shared.settings import Settings
 from shared.status import DeliveryStatus, ErrorCode, JobStatus
-from shared.webhooks.outbox import send_delivery
 
 log = logging.getLogger("vitrine.sweeper")
 
@@ -152,10 +151,7 @@ def _resend_catalog_embedding(db, settings, celery, now, report: SweepReport) ->
             ).distinct().limit(50)
         ).all()
     for catalog_id in catalog_ids:
-        try:
-            celery.send_task(EMBED_CATALOG_TASK, args=[str(catalog_id)])
-        except Exception as exc:
-            log.warning("event=embed_resend_failed catalog=%s error=%r", catalog_id, exc)
+        if not send_catalog_embedding(celery, catalog_id):
             report.send_failures += 1
             return
         report.catalogs_to_embed += 1

@@ -8,10 +8,9 @@ import uuid
 from celery import Celery, Task
 from celery.worker.request import Request
 
-from shared.db import Database
+from shared.db import Database, open_database
 from shared.queues import DELIVER_WEBHOOK_TASK, EMBED_CATALOG_TASK, SWEEP_TASK, task_name_for
 from shared.settings import Settings
-from shared.webhooks import outbox
 from worker import runtime
 from worker.recommendation.embedding import embed_pending
 from worker.runner import Handler, JobRunner, record_hard_timeout
@@ -27,8 +26,7 @@ def _db_in_parent(celery: Celery) -> Database:
     # Only the parent uses this (after a hard time limit); children have their own engine.
     global _parent_db
     if _parent_db is None:
-        _parent_db = Database(Settings.from_env().database_url)
-        outbox.send_after_commit(_parent_db, celery)
+        _parent_db = open_database(Settings.from_env(), celery)
     return _parent_db
 
 

@@ -13,8 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api import create_app
-from shared.db import Database
+from shared.db import Database, open_database
 from shared.migrate import upgrade
+from shared.queues import make_celery
 from shared.settings import Settings
 from shared.status import JobStatus
 from shared.tenancy import create_api_key
@@ -141,8 +142,9 @@ def build_stack(backend: str, database_url: str, broker_url: str, *,
     env = stack_env(database_url, broker_url, **env_extra)
     upgrade(database_url)
     settings = Settings.from_env(env)
+    # Rows the tests change directly send their webhook events like the API's and workers'.
     stack = Stack(backend=backend, env=env, settings=settings, app=create_app(settings),
-                  db=Database(database_url))
+                  db=open_database(settings, make_celery(settings)))
     if with_worker:
         stack.workers.append(start_cpu_worker(env, name=f"cpu-{backend}"))
     if with_webhook_worker:

@@ -18,10 +18,10 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import Database
+from shared.dispatch import send_delivery
 from shared.models import DisabledWebhookUrl, WebhookAttempt, WebhookDelivery, utcnow
 from shared.settings import Settings
 from shared.status import DeliveryStatus
-from shared.webhooks.outbox import send_delivery
 from shared.webhooks.secrets import tenant_secrets
 from vitrine_client.webhooks import sign
 from worker.webhooks.schedule import gives_up, next_delay_s
