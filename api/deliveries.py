@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from api.auth import authenticate
 from api.errors import ApiError
 from api.jobs import load_job, parse_id
 from api.transactions import in_transaction
+from shared import lifecycle
 from shared.dispatch import send_delivery
 from shared.models import DisabledWebhookUrl, WebhookDelivery, utcnow
 from shared.schemas.webhooks import delivery_view
@@ -52,14 +53,11 @@ def retry_delivery(job_id: str, delivery_id: str):
                            "with DELETE /v1/webhooks/disabled-urls?url=... first")
         now = utcnow()
         # Only from a resting state: an attempt in flight finishes first.
-        reopened = session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery.id,
-                   WebhookDelivery.status != DeliveryStatus.SENDING.value)
-            .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now,
-                    dispatched_for=now, finished_at=None)
-            .execution_options(synchronize_session=False)
-        ).rowcount == 1
+        resting = [s for s in DeliveryStatus if s is not DeliveryStatus.SENDING]
+        reopened = session.execute(lifecycle.delivery_update(
+            WebhookDelivery.id == delivery.id, from_statuses=resting, to=DeliveryStatus.PENDING,
+            next_attempt_at=now, dispatched_for=now, finished_at=None,
+        )).rowcount == 1
         if not reopened:
             raise ApiError(409, "delivery_in_flight",
                            "an attempt of this delivery is being sent; retry when it ends")

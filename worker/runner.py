@@ -13,22 +13,19 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from celery.exceptions import SoftTimeLimitExceeded
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import update
 
 from shared import lifecycle
 from shared.contention import contention
 from shared.db import Database
+from shared.lifecycle import LostRun
 from shared.models import Job, utcnow
 from shared.schemas.base import validation_details
-from shared.schemas.jobs import WebhookEvent
 from shared.settings import Settings
 from shared.status import ErrorCode, JobStatus
-from shared.webhooks import outbox
 from worker.models.registry import ModelRegistry
 from worker.results import json_problem, printable_message
 
@@ -94,15 +91,10 @@ class JobContext:
             raise ValueError(f"progress is not storable JSON: {problem}")
         self._last_write, self._last_value = now, progress
         with self.db.session() as session:
-            written = session.execute(
-                update(Job).where(Job.id == self.job_id, Job.status == JobStatus.RUNNING.value)
-                .values(progress=progress).returning(Job.webhook)
-                .execution_options(synchronize_session=False)
-            ).all()
-            if (written and outbox.wants(written[0].webhook, WebhookEvent.PROGRESS)
-                    and now - self._last_webhook >= PROGRESS_WEBHOOK_INTERVAL_S):
+            if lifecycle.record_progress(
+                    session, self.job_id, progress,
+                    event_allowed=now - self._last_webhook >= PROGRESS_WEBHOOK_INTERVAL_S):
                 self._last_webhook = now
-                outbox.record_event(session, self.job_id, WebhookEvent.PROGRESS)
 
 
 def parse_input(schema: type[Model], job_input: dict[str, Any]) -> Model:
@@ -220,13 +212,8 @@ class JobRunner:
                     attempts=seen_attempts + 1, **claimed_by,
                 )
             elif status is JobStatus.RUNNING and self._previous_run_is_dead(job, job_type):
-                if job.attempts >= self.settings.max_attempts:
-                    lifecycle.transition(
-                        session, job_id, from_statuses=[JobStatus.RUNNING], to=JobStatus.FAILED,
-                        extra_conditions=[Job.attempts == job.attempts],
-                        error_code=ErrorCode.WORKER_LOST.value,
-                        error_message=f"the worker running it was lost {job.attempts} times",
-                    )
+                if lifecycle.settle_lost_run(session, job_id, attempts=job.attempts,
+                                             settings=self.settings) is not LostRun.RETRY:
                     log.warning("event=job_worker_lost job_id=%s attempts=%d", job_id,
                                 job.attempts)
                     return None
@@ -245,8 +232,7 @@ class JobRunner:
             # One task at a time per process: if the holder is this very process, the
             # earlier run is gone too (we would not be here otherwise).
             return job.worker_pid == self.pid or not _pid_alive(job.worker_pid)
-        started = job.started_at or job.created_at
-        return utcnow() - started > timedelta(seconds=self.settings.stale_after_s(job_type))
+        return lifecycle.run_is_stale(job.started_at or job.created_at, job_type, self.settings)
 
     def _succeed(self, claim: _Claim, outcome: Outcome) -> str:
         with self.db.session() as session:

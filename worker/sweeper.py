@@ -20,10 +20,11 @@ from shared import lifecycle
 from shared.catalogs import needs_embedding
 from shared.db import Database
 from shared.dispatch import send_catalog_embedding, send_delivery, send_job
+from shared.lifecycle import LostRun
 from shared.models import CatalogItem, Job, WebhookDelivery, utcnow
 from shared.queues import CPU_QUEUE, GPU_QUEUE
 from shared.settings import Settings
-from shared.status import DeliveryStatus, ErrorCode, JobStatus
+from shared.status import DeliveryStatus, JobStatus
 
 log = logging.getLogger("vitrine.sweeper")
 
@@ -118,20 +119,16 @@ def _settle_stale_running(db, settings, celery, now, report: SweepReport) -> Non
             .limit(BATCH)
         ).all()
     for job_id, job_type, priority, attempts, started_at in candidates:
-        if now - started_at <= timedelta(seconds=settings.stale_after_s(job_type)):
+        if not lifecycle.run_is_stale(started_at, job_type, settings, now):
             continue
         if job_type not in settings.queue_routes:
             log.warning("event=unrouted_job job_id=%s type=%s", job_id, job_type)
             continue
-        if attempts >= settings.max_attempts:
-            with db.session() as session:
-                if lifecycle.transition(
-                    session, job_id, from_statuses=[JobStatus.RUNNING], to=JobStatus.FAILED,
-                    extra_conditions=[Job.attempts == attempts],
-                    error_code=ErrorCode.WORKER_LOST.value,
-                    error_message=f"no worker finished it in {attempts} attempts",
-                ):
-                    report.failed_lost += 1
+        with db.session() as session:
+            settled = lifecycle.settle_lost_run(session, job_id, attempts=attempts,
+                                                settings=settings)
+        if settled is not LostRun.RETRY:
+            report.failed_lost += settled is LostRun.FAILED
             continue
         # The delivered task sees the dead run and takes the job over.
         if send_job(celery, settings, job_id=job_id, job_type=job_type, priority=priority):
@@ -161,14 +158,11 @@ def _release_stuck_deliveries(db, settings, now, report: SweepReport) -> None:
     """A delivery `sending` for far longer than one attempt may take lost its sender."""
     cutoff = now - timedelta(seconds=settings.webhook_timeout_s * 2 + 30)
     with db.session() as session:
-        report.webhooks_released = session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.status == DeliveryStatus.SENDING.value,
-                   WebhookDelivery.sending_since < cutoff)
-            .values(status=DeliveryStatus.PENDING.value, sending_since=None,
-                    next_attempt_at=now, dispatched_for=None)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        report.webhooks_released = session.execute(lifecycle.delivery_update(
+            WebhookDelivery.sending_since < cutoff,
+            from_statuses=[DeliveryStatus.SENDING], to=DeliveryStatus.PENDING,
+            sending_since=None, next_attempt_at=now, dispatched_for=None,
+        )).rowcount
 
 
 def _send_due_deliveries(db, settings, celery, now, report: SweepReport) -> None:
