@@ -22,7 +22,6 @@ from shared import lifecycle, tenant_settings
 from shared.catalogs import InputProblem, check_recommendation
 from shared.contention import contention
 from shared.dispatch import send_job
-from shared.job_types import JOB_INPUT_SCHEMAS
 from shared.models import DisabledWebhookUrl, Job, utcnow
 from shared.schemas.base import validation_details
 from shared.schemas.jobs import JobCreate, iso, job_view
@@ -48,13 +47,14 @@ def _validate_submission(body: dict) -> tuple[JobCreate, dict]:
     except ValidationError as exc:
         raise ApiError(422, "validation_error", "job request is invalid",
                        validation_details(exc)) from None
-    schema = JOB_INPUT_SCHEMAS.get(envelope.type)
-    if schema is None:
-        accepted = ", ".join(sorted(JOB_INPUT_SCHEMAS))
+    job_types = current_app.extensions["vitrine.settings"].job_types
+    job_type = job_types.get(envelope.type)
+    if job_type is None:
+        accepted = ", ".join(sorted(job_types))
         raise ApiError(422, "validation_error", f"unknown job type {envelope.type!r}",
                        [{"path": "type", "problem": f"must be one of: {accepted}"}])
     try:
-        job_input = schema.model_validate(envelope.input)
+        job_input = job_type.input_schema.model_validate(envelope.input)
     except ValidationError as exc:
         raise ApiError(422, "validation_error", f"input is invalid for {envelope.type}",
                        validation_details(exc, prefix="input")) from None
@@ -255,8 +255,9 @@ def list_jobs():
     args = request.args
     query = select(Job).where(Job.tenant_id == g.tenant_id)
     if job_type := args.get("type"):
-        if job_type not in JOB_INPUT_SCHEMAS:
-            raise _query_problem("type", f"must be one of: {', '.join(sorted(JOB_INPUT_SCHEMAS))}")
+        job_types = current_app.extensions["vitrine.settings"].job_types
+        if job_type not in job_types:
+            raise _query_problem("type", f"must be one of: {', '.join(sorted(job_types))}")
         query = query.where(Job.type == job_type)
     if status := args.get("status"):
         if status not in {s.value for s in JobStatus}:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 from pydantic.json_schema import models_json_schema
 
-from shared.job_types import JOB_INPUT_SCHEMAS
+from shared.job_types import JobTypes
 from shared.schemas.catalogs import EventsIn, ItemsUpsert
 from shared.schemas.jobs import JobCreate, JobList, JobView
 from shared.schemas.tenant_settings import TenantSettingsBody, TenantSettingsView
@@ -74,17 +74,17 @@ def _submission_per_type(job_create: dict[str, Any],
                 for job_type, input_ref in sorted(input_by_type.items())]}
 
 
-def build_spec() -> dict[str, Any]:
-    """The OpenAPI 3.1 document for the current set of job types."""
+def build_spec(job_types: JobTypes) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for these job types."""
     models = [(m, "validation")
               for m in (JobCreate, ItemsUpsert, EventsIn, RotateSecret, TenantSettingsBody,
-                        *JOB_INPUT_SCHEMAS.values())]
+                        *(t.input_schema for t in job_types.values()))]
     models += [(m, "serialization") for m in (JobView, JobList, DeliveryView, DeliveryList,
                                               TenantSettingsView)]
     _, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
     schemas = dict(defs.get("$defs", {}))
     schemas["Error"] = _ERROR
-    input_by_type = {t: _ref(m.__name__) for t, m in JOB_INPUT_SCHEMAS.items()}
+    input_by_type = {n: _ref(t.input_schema.__name__) for n, t in job_types.items()}
     schemas["JobInputs"] = {
         "description": "The schema of `input` for each job `type`.",
         "type": "object", "properties": input_by_type,
@@ -107,7 +107,7 @@ def build_spec() -> dict[str, Any]:
         "summary": "List jobs, newest first",
         "parameters": [
             {"name": "type", "in": "query", "schema": {"type": "string",
-                                                       "enum": sorted(JOB_INPUT_SCHEMAS)}},
+                                                       "enum": sorted(job_types)}},
             {"name": "status", "in": "query", "schema": {"type": "string", "enum": [
                 "queued", "running", "succeeded", "failed", "canceled"]}},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
@@ -220,4 +220,4 @@ def build_spec() -> dict[str, Any]:
 
 @bp.get("/openapi.json")
 def openapi():
-    return build_spec()
+    return build_spec(current_app.extensions["vitrine.settings"].job_types)

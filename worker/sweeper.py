@@ -91,7 +91,7 @@ def _resend_queued(db, settings, celery, now, report: SweepReport) -> None:
             .limit(BATCH)
         ).all()
     for job_id, job_type, priority, enqueued_at in rows:
-        queue = settings.queue_routes.get(job_type)
+        queue = settings.routes.get(job_type)
         if queue is None:
             log.warning("event=unrouted_job job_id=%s type=%s", job_id, job_type)
             continue
@@ -108,7 +108,7 @@ def _resend_queued(db, settings, celery, now, report: SweepReport) -> None:
 
 def _settle_stale_running(db, settings, celery, now, report: SweepReport) -> None:
     shortest = min(
-        [settings.stale_after_s(t) for t in settings.queue_routes]
+        [settings.stale_after_s(t) for t in settings.routes]
         + [settings.default_hard_time_limit_s + settings.stale_grace_s]
     )
     with db.session() as session:
@@ -121,7 +121,7 @@ def _settle_stale_running(db, settings, celery, now, report: SweepReport) -> Non
     for job_id, job_type, priority, attempts, started_at in candidates:
         if not lifecycle.run_is_stale(started_at, job_type, settings, now):
             continue
-        if job_type not in settings.queue_routes:
+        if job_type not in settings.routes:
             log.warning("event=unrouted_job job_id=%s type=%s", job_id, job_type)
             continue
         with db.session() as session:

@@ -12,7 +12,8 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from pydantic import Field
 
-from shared.job_types import register_job_type
+from shared.job_types import JobType
+from shared.queues import CPU_QUEUE, GPU_QUEUE
 from shared.schemas.base import StrictModel
 from worker.models.registry import ModelRegistry
 from worker.runner import Outcome
@@ -56,19 +57,25 @@ DIAGNOSTIC_ROUTES = ("diag_sleep=cpu,diag_raise=cpu,diag_generate=gpu,"
 DIAGNOSTIC_LIMITS = "diag_sleep=4/6,diag_generate_limited=2/4"
 
 
-def register_diagnostic_types() -> None:
-    register_job_type("diag_sleep", SleepInput)
-    register_job_type("diag_raise", RaiseInput)
-    register_job_type("diag_generate", GenerateInput)
-    register_job_type("diag_generate_limited", GenerateInput)
-
-
 class GenerateInput(StrictModel):
     prompt: str
     fail: bool = False
     max_words: int = 20
     seed: int = 1  # not bounded: a seed torch cannot take makes the batch raise
     temperature: float = 0.7
+
+
+DIAGNOSTIC_TYPES = (
+    JobType("diag_sleep", "Sleep, then echo", SleepInput, None, CPU_QUEUE, "diagnostic",
+            time_limits_s=(4.0, 6.0)),
+    JobType("diag_raise", "Raise an error", RaiseInput, None, CPU_QUEUE, "diagnostic"),
+    JobType("diag_generate", "Real batched generation of one prompt", GenerateInput, None,
+            GPU_QUEUE, "diagnostic_generation", batches=True),
+    # diag_generate under a 2 s soft limit: the threads pool has no Celery time limits, so it
+    # shows that generation stops at its deadline by itself.
+    JobType("diag_generate_limited", "diag_generate under a 2 s soft limit", GenerateInput,
+            None, GPU_QUEUE, "diagnostic_generation", time_limits_s=(2.0, 4.0), batches=True),
+)
 
 
 def generate_or_fail(job_input: dict[str, Any], models: ModelRegistry, context) -> Outcome:

@@ -1,7 +1,6 @@
 """A job type whose handler returns results no database or client can take back.
 
-A test registers it with the API for its own duration (JOB_INPUT_SCHEMAS is global, and every
-registered type needs a queue route); `celery -A tests.support.poison_worker` runs it.
+Its test declares it to its own API (`POISON`); `celery -A tests.support.poison_worker` runs it.
 """
 
 from __future__ import annotations
@@ -10,6 +9,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from shared.job_types import JobType
+from shared.queues import CPU_QUEUE
 from shared.schemas.base import StrictModel
 from worker.models.registry import ModelRegistry
 from worker.runner import Outcome
@@ -40,3 +41,5 @@ def return_poison(job_input: dict[str, Any], models: ModelRegistry, context) -> 
 
 POISON_TYPE = "diag_poison"
 POISON_ROUTE = f"{POISON_TYPE}=cpu"
+POISON = JobType(POISON_TYPE, "Return a result no database can store", PoisonInput, None,
+                 CPU_QUEUE, "poison")
