@@ -14,17 +14,15 @@ from flask.testing import FlaskClient
 
 from api import create_app
 from shared.db import Database, open_database
-from shared.job_types import BUILT_IN, JobType
+from shared.job_types import JobType
 from shared.migrate import upgrade
 from shared.queues import make_celery
 from shared.settings import Settings
 from shared.status import JobStatus
 from shared.tenancy import create_api_key
-from tests.support.diagnostics import DIAGNOSTIC_LIMITS, DIAGNOSTIC_ROUTES, DIAGNOSTIC_TYPES
+from tests.support.job_types import TEST_JOB_TYPES
 from tests.support.processes import LoggedProcess, start_worker, wait_for
 
-# What the test API accepts and the test workers run: the real job types and the diagnostic.
-TEST_JOB_TYPES: tuple[JobType, ...] = (*BUILT_IN, *DIAGNOSTIC_TYPES)
 POSTGRES_ADMIN_URL = os.environ.get(
     "VITRINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -39,8 +37,6 @@ def stack_env(database_url: str, broker_url: str, **extra: str) -> dict[str, str
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
-        "VITRINE_QUEUE_ROUTES": DIAGNOSTIC_ROUTES,
-        "VITRINE_TIME_LIMITS": DIAGNOSTIC_LIMITS,
         "VITRINE_STALE_GRACE_S": "2",
         "VITRINE_REQUEUE_AFTER_S": "2",
         "VITRINE_SWEEP_INTERVAL_S": "1",
