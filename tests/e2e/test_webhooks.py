@@ -224,7 +224,7 @@ def test_an_event_whose_message_was_never_sent_is_sent_by_the_sweeper(stack, rec
     [delivery] = _deliveries(stack, job_id)
     assert delivery["status"] == "pending" and delivery["attempts"] == []
 
-    celery = stack.app.extensions["vitrine.celery"]
+    celery = stack.celery
     early = sweep(stack.db, stack.settings, celery)
     assert early.webhooks_sent == 0  # it may still be on its way
     later = utcnow() + timedelta(seconds=stack.settings.requeue_after_s + 1)

@@ -6,13 +6,17 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+import jsonschema_rs
 import psycopg
+from celery import Celery
 from flask import Flask
 from flask.testing import FlaskClient
 
 from api import create_app
+from api.services import services_of
 from shared.db import Database, open_database
 from shared.job_types import JobType
 from shared.migrate import upgrade
@@ -77,6 +81,11 @@ class Stack:
     def client(self) -> FlaskClient:
         return self.app.test_client()
 
+    @property
+    def celery(self) -> Celery:
+        """The API's Celery app (what it sends jobs and webhook events with)."""
+        return services_of(self.app).celery
+
     def key(self, tenant: str = "acme") -> str:
         """An API key for `tenant` (created once per stack)."""
         if tenant not in self._keys:
@@ -110,10 +119,18 @@ class Stack:
         return job
 
     def check_result(self, job: dict) -> None:
-        """A succeeded job's result has the shape its type declares (and OpenAPI documents)."""
+        """A succeeded job's result has the shape its type declares, and the job is what
+        /openapi.json says a job of its type is."""
         job_type = self.settings.job_types.get(job["type"])
         if job["status"] == "succeeded" and job_type and job_type.result_schema:
             job_type.result_schema.model_validate(job["result"])
+        self._job_schema.validate(job)
+
+    @cached_property
+    def _job_schema(self) -> jsonschema_rs.Validator:
+        spec = self.client.get("/openapi.json").json
+        return jsonschema_rs.Draft202012Validator(
+            {"$ref": "#/components/schemas/Job", "components": spec["components"]})
 
     def run(self, job_type: str, job_input: Any, tenant: str = "acme", timeout: float = 90,
             **body: Any) -> dict:
