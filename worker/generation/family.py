@@ -35,7 +35,13 @@ class GenerationFamily:
         self._models = GenerationModels(
             device=device, backend=models.require_generation(), embedder=embedder,
             intents=IntentClassifier(embedder))
-        detect("Loads the language identifier now, not in the first job.")
+        # Loaded on first use otherwise, inside the first job (about 2 s and 0.7 s here): the
+        # language identifier every sentence is checked with, and the English word list
+        # the verifier tells invented names by (imported late there too: it is heavy).
+        from wordfreq import zipf_frequency
+
+        detect("Loads the language identifier now.")
+        zipf_frequency("the", "en")
 
     def handler(self, job_type: str) -> Handler:
         return bind(WRITERS[job_type], self._models)
