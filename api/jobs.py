@@ -119,8 +119,9 @@ def _accepted(job: Job, *, replayed: bool = False):
 
 @bp.post("")
 @documented("Submit a job", status=202, answer="accepted; Location names the job",
-            schema="Job", body="JobSubmission",
-            parameters=[header("Idempotency-Key", {"type": "string", "maxLength": 255})])
+            schema="Job", body="JobSubmission", errors=[404],  # a recommendation's catalog
+            parameters=[header("Idempotency-Key", {"type": "string",
+                                                  "maxLength": MAX_IDEMPOTENCY_KEY})])
 def create_job():
     """Validate, record, then enqueue: the committed row is the record of the job."""
     body = require_object(json_body())

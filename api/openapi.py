@@ -20,6 +20,7 @@ from pydantic.json_schema import models_json_schema
 from api.errors import Error
 from api.services import get_job_types
 from shared.job_types import JobTypes
+from shared.schemas.catalogs import CATALOG_NAME
 from shared.schemas.jobs import JobCreate, JobView
 from shared.status import JobStatus
 
@@ -35,7 +36,7 @@ EVERY_BODY = (400, 408, 413, 415)  # malformed or too deep, too slow, too large,
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "job_id": {"type": "string", "format": "uuid"},
     "delivery_id": {"type": "string", "format": "uuid"},
-    "catalog_id": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,100}$"},
+    "catalog_id": {"type": "string", "pattern": CATALOG_NAME},
     "item_id": {"type": "string"},
 }
 
