@@ -9,52 +9,27 @@ import logging
 
 from flask import Flask
 
-from api import (
-    auth,
-    catalogs,
-    cli,
-    deliveries,
-    errors,
-    guards,
-    health,
-    jobs,
-    openapi,
-    webhooks,
-)
-from api import settings as tenant_settings
-from shared.db import Database
-from shared.job_types import JOB_INPUT_SCHEMAS
+from api import auth, cli, errors, guards, health, openapi, services, v1
+from shared.db import open_database
 from shared.queues import make_celery
-from shared.settings import Settings, SettingsError
-from shared.webhooks import outbox
+from shared.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app; tests pass their own Settings, gunicorn uses the environment."""
     settings = settings or Settings.from_env()
-    unrouted = sorted(set(JOB_INPUT_SCHEMAS) - set(settings.queue_routes))
-    if unrouted:
-        raise SettingsError(f"VITRINE_QUEUE_ROUTES has no queue for job types {unrouted}")
     logging.basicConfig(level=settings.log_level)
 
     app = Flask("vitrine")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
-    app.extensions["vitrine.settings"] = settings
-    db = Database(settings.database_url)
     celery = make_celery(settings)
-    # A cancel is a terminal change: its `completed` webhook goes out once it is committed.
-    outbox.send_after_commit(db, celery)
-    app.extensions["vitrine.db"] = db
-    app.extensions["vitrine.celery"] = celery
-    app.extensions["vitrine.key_cache"] = auth.KeyCache()
+    services.init_app(app, services.ApiServices(
+        settings=settings, db=open_database(settings, celery), celery=celery,
+        key_cache=auth.KeyCache()))
 
-    guards.init_app(app)  # before the blueprints' own hooks (authentication)
-    app.register_blueprint(jobs.bp)
-    app.register_blueprint(deliveries.bp)
-    app.register_blueprint(webhooks.bp)
-    app.register_blueprint(catalogs.bp)
-    app.register_blueprint(tenant_settings.bp)
+    guards.init_app(app)  # before /v1's own hook (authentication)
+    app.register_blueprint(v1.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     errors.init_app(app)

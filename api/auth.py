@@ -6,9 +6,10 @@ import threading
 import time
 import uuid
 
-from flask import current_app, g, request
+from flask import g, request
 
 from api.errors import ApiError
+from api.services import get_db, get_key_cache
 from shared.tenancy import tenant_for_key
 
 # Resolved keys are cached briefly so that a burst of submissions does not read the key table
@@ -41,7 +42,7 @@ class KeyCache:
 
 
 def authenticate() -> None:
-    """before_request hook: sets g.tenant_id from `Authorization: Bearer <key>`."""
+    """/v1's before_request hook: sets g.tenant_id from `Authorization: Bearer <key>`."""
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
@@ -51,10 +52,10 @@ def authenticate() -> None:
             "(create one with `flask --app api create-api-key --tenant NAME`)",
         )
     key = key.strip()
-    cache: KeyCache = current_app.extensions["vitrine.key_cache"]
+    cache = get_key_cache()
     tenant_id = cache.get(key)
     if tenant_id is None:
-        with current_app.extensions["vitrine.db"].session() as session:
+        with get_db().session() as session:
             tenant_id = tenant_for_key(session, key)
         if tenant_id is None:
             raise ApiError(401, "unauthorized", "API key is not valid or has been revoked")

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, current_app, g
-from pydantic import ValidationError
+from flask import Blueprint, g
 
-from api.auth import authenticate
 from api.body import json_body, require_object
-from api.errors import ApiError
+from api.errors import ApiError, validated
+from api.openapi import documented
+from api.services import get_celery, get_db, get_settings
 from api.transactions import in_transaction
 from shared import catalogs
-from shared.queues import EMBED_CATALOG_TASK
-from shared.schemas.base import validation_details
+from shared.dispatch import send_catalog_embedding
 from shared.schemas.catalogs import CATALOG_NAME, EventsIn, ItemsUpsert
 
-bp = Blueprint("catalogs", __name__, url_prefix="/v1/catalogs")
-bp.before_request(authenticate)
-
-
-def _db():
-    return current_app.extensions["vitrine.db"]
+bp = Blueprint("catalogs", __name__, url_prefix="/catalogs")
 
 
 def _check_name(catalog_id: str) -> None:
@@ -30,33 +24,18 @@ def _check_name(catalog_id: str) -> None:
                        [{"path": "path:catalog_id", "problem": "1-100 of A-Z a-z 0-9 . _ -"}])
 
 
-def _parse(schema, body):
-    try:
-        return schema.model_validate(body)
-    except ValidationError as exc:
-        raise ApiError(422, "validation_error", "request is invalid",
-                       validation_details(exc)) from None
-
-
-def _enqueue_embedding(catalog_pk) -> None:
-    try:
-        current_app.extensions["vitrine.celery"].send_task(
-            EMBED_CATALOG_TASK, args=[str(catalog_pk)])
-    except Exception as exc:  # the sweeper finds items still waiting for an embedding
-        current_app.logger.warning("event=embed_enqueue_failed catalog=%s error=%r",
-                                   catalog_pk, exc)
-
-
 @bp.put("/<catalog_id>/items")
+@documented("Upsert items; changed texts are embedded on the cpu queue", status=202,
+            answer="inserted, updated, unchanged, to_embed", body=ItemsUpsert)
 def upsert_items(catalog_id: str):
     _check_name(catalog_id)
     body = require_object(json_body())
-    limit = current_app.extensions["vitrine.settings"].catalog_max_items
+    limit = get_settings().catalog_max_items
     if isinstance(body.get("items"), list) and len(body["items"]) > limit:
         raise ApiError(422, "validation_error", f"at most {limit} items per request",
                        [{"path": "items", "problem": f"{len(body['items'])} items; split the "
                          f"upload into requests of at most {limit}"}])
-    request = _parse(ItemsUpsert, body)
+    request = validated(ItemsUpsert, body, "request is invalid")
 
     def upsert(session):
         catalog = catalogs.get_or_create_catalog(session, g.tenant_id, catalog_id)
@@ -64,12 +43,13 @@ def upsert_items(catalog_id: str):
         return catalog.id, catalog.version, report
 
     catalog_pk, version, report = in_transaction(upsert, retry_duplicates=True)
-    if report.to_embed:
-        _enqueue_embedding(catalog_pk)
+    if report.to_embed:  # not sent: the sweeper finds the items still waiting
+        send_catalog_embedding(get_celery(), catalog_pk)
     return {"catalog": catalog_id, "version": version, **report.as_dict()}, 202
 
 
 @bp.delete("/<catalog_id>/items/<item_id>")
+@documented("Delete an item", status=204, answer="deleted", errors=[404])
 def delete_item(catalog_id: str, item_id: str):
     def delete(session):
         if not catalogs.delete_item(session, _load(session, catalog_id), item_id):
@@ -87,14 +67,18 @@ def _load(session, catalog_id: str):
 
 
 @bp.get("/<catalog_id>")
+@documented("Catalog counts and versions", answer="items, embedded, events, version",
+            errors=[404])
 def get_catalog(catalog_id: str):
-    with _db().session() as session:
+    with get_db().session() as session:
         return catalogs.catalog_stats(session, _load(session, catalog_id))
 
 
 @bp.post("/<catalog_id>/events")
+@documented("Add shopper interactions (what co-occurrence is learned from)", status=202,
+            answer="stored", body=EventsIn, errors=[404])
 def add_events(catalog_id: str):
-    request = _parse(EventsIn, require_object(json_body()))
+    request = validated(EventsIn, require_object(json_body()), "request is invalid")
 
     def record(session):
         catalog = _load(session, catalog_id)

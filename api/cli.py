@@ -4,8 +4,9 @@ revoke-api-key`."""
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 
+from api.services import get_db
 from shared.tenancy import KeyNotFound, create_api_key, list_api_keys, revoke_api_key
 
 
@@ -18,7 +19,7 @@ def init_app(app: Flask) -> None:
     @click.option("--tenant", required=True, help="Tenant name; created if it does not exist.")
     def create_api_key_command(tenant: str) -> None:
         """Create an API key for TENANT and print it (it is stored only as a hash)."""
-        with current_app.extensions["vitrine.db"].session() as session:
+        with get_db().session() as session:
             key = create_api_key(session, tenant)
         click.echo(key)
 
@@ -26,7 +27,7 @@ def init_app(app: Flask) -> None:
     @click.option("--tenant", default=None, help="Only this tenant's keys.")
     def list_api_keys_command(tenant: str | None) -> None:
         """List keys (id, tenant, first characters, created, revoked); never the keys."""
-        with current_app.extensions["vitrine.db"].session() as session:
+        with get_db().session() as session:
             keys = list_api_keys(session, tenant)
         click.echo(f"{'id':36}  {'tenant':20}  {'prefix':10}  {'created':20}  revoked")
         for key in keys:
@@ -41,7 +42,7 @@ def init_app(app: Flask) -> None:
         Every API process refuses it within a second (their key caches live half a second).
         """
         try:
-            with current_app.extensions["vitrine.db"].session() as session:
+            with get_db().session() as session:
                 info = revoke_api_key(session, key)
         except KeyNotFound as exc:
             raise click.ClickException(str(exc)) from None

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask import Flask, jsonify
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from shared.contention import contention
+from shared.schemas.base import validation_details
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class ApiError(Exception):
@@ -20,6 +26,32 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.details = details or []
+
+
+class ErrorDetail(BaseModel):
+    path: str
+    problem: str
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail]
+
+
+class Error(BaseModel):
+    """What every error answer holds (its schema in /openapi.json)."""
+
+    error: ErrorInfo
+
+
+def validated(schema: type[M], data: object, message: str, *, prefix: str = "") -> M:
+    """`data` as `schema`, or a 422 whose details name each problem's JSON path."""
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, "validation_error", message,
+                       validation_details(exc, prefix=prefix)) from None
 
 
 def error_response(status: int, code: str, message: str, details=None, headers=None):

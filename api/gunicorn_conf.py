@@ -31,9 +31,11 @@ control_socket_disable = True
 def post_worker_init(worker) -> None:
     """Read each body within VITRINE_BODY_TIMEOUT_S before the app sees it (408 otherwise)."""
     from api.front import BodyDeadline
+    from api.services import services_of
 
-    settings = getattr(worker.wsgi, "extensions", {}).get("vitrine.settings")
-    if settings is None:  # not the Vitrine app (bench/bare_app.py shares these settings)
+    services = services_of(worker.wsgi)
+    if services is None:  # not the Vitrine app (bench/bare_app.py shares these settings)
         return
+    settings = services.settings
     worker.wsgi = BodyDeadline(worker.wsgi, seconds=settings.body_timeout_s,
                                limit=settings.max_body_bytes)

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from sqlalchemy import text
+
+from api.openapi import documented
+from api.services import get_celery, get_db
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
+@documented("Process is up", answer="up", public=True)
 def healthz():
     return {"status": "ok"}
 
 
 def _check_database() -> str | None:
     try:
-        with current_app.extensions["vitrine.db"].engine.connect() as connection:
+        with get_db().engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}".splitlines()[0]
@@ -24,7 +28,7 @@ def _check_database() -> str | None:
 
 def _check_broker() -> str | None:
     try:
-        with current_app.extensions["vitrine.celery"].connection_for_write() as connection:
+        with get_celery().connection_for_write() as connection:
             connection.ensure_connection(max_retries=1, interval_start=0, timeout=2)
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}".splitlines()[0]
@@ -32,6 +36,8 @@ def _check_broker() -> str | None:
 
 
 @bp.get("/readyz")
+@documented("Database and broker reachable", answer="ready", public=True,
+            extra_responses={"503": {"description": "which check failed"}})
 def readyz():
     checks = {"database": _check_database(), "broker": _check_broker()}
     failed = {name: problem for name, problem in checks.items() if problem}

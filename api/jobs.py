@@ -10,27 +10,24 @@ import uuid
 from datetime import datetime
 
 from flask import Blueprint, current_app, g, request, url_for
-from pydantic import ValidationError
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from api.auth import authenticate
 from api.body import json_body, require_object
-from api.errors import ApiError
+from api.errors import ApiError, validated
+from api.openapi import documented, header, query, ref
+from api.services import get_celery, get_db, get_job_types, get_settings
 from api.transactions import in_transaction
 from shared import lifecycle, tenant_settings
 from shared.catalogs import InputProblem, check_recommendation
 from shared.contention import contention
 from shared.dispatch import send_job
-from shared.job_types import JOB_INPUT_SCHEMAS
 from shared.models import DisabledWebhookUrl, Job, utcnow
-from shared.schemas.base import validation_details
-from shared.schemas.jobs import JobCreate, iso, job_view
+from shared.schemas.jobs import JobCreate, JobList, iso, job_view
 from shared.ssrf import UnsafeUrl, check_url
 from shared.status import JobStatus
 
-bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
-bp.before_request(authenticate)
+bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
 MAX_IDEMPOTENCY_KEY = 255
 # Checks that need the database: the names an input refers to must exist for the tenant.
@@ -38,32 +35,21 @@ INPUT_CHECKS = {"recommendation": check_recommendation}
 DEFAULT_PAGE, MAX_PAGE = 20, 100
 
 
-def _db():
-    return current_app.extensions["vitrine.db"]
-
-
 def _validate_submission(body: dict) -> tuple[JobCreate, dict]:
-    try:
-        envelope = JobCreate.model_validate(body)
-    except ValidationError as exc:
-        raise ApiError(422, "validation_error", "job request is invalid",
-                       validation_details(exc)) from None
-    schema = JOB_INPUT_SCHEMAS.get(envelope.type)
-    if schema is None:
-        accepted = ", ".join(sorted(JOB_INPUT_SCHEMAS))
+    envelope = validated(JobCreate, body, "job request is invalid")
+    job_type = get_job_types().get(envelope.type)
+    if job_type is None:
+        accepted = ", ".join(sorted(get_job_types()))
         raise ApiError(422, "validation_error", f"unknown job type {envelope.type!r}",
                        [{"path": "type", "problem": f"must be one of: {accepted}"}])
-    try:
-        job_input = schema.model_validate(envelope.input)
-    except ValidationError as exc:
-        raise ApiError(422, "validation_error", f"input is invalid for {envelope.type}",
-                       validation_details(exc, prefix="input")) from None
+    job_input = validated(job_type.input_schema, envelope.input,
+                          f"input is invalid for {envelope.type}", prefix="input")
     if envelope.webhook is not None:
         _check_webhook_url(str(envelope.webhook.url))
     check = INPUT_CHECKS.get(envelope.type)
     if check is not None:
         try:
-            with _db().session() as session:
+            with get_db().session() as session:
                 check(session, g.tenant_id, job_input)
         except InputProblem as problem:
             code = "not_found" if problem.status == 404 else "validation_error"
@@ -73,13 +59,13 @@ def _validate_submission(body: dict) -> tuple[JobCreate, dict]:
 
 def _check_webhook_url(url: str) -> None:
     """Refuse URLs inside the network (SSRF) and URLs that answered 410 Gone before."""
-    allowlist = current_app.extensions["vitrine.settings"].webhook_allowlist
+    allowlist = get_settings().webhook_allowlist
     try:
         check_url(url, allowlist)
     except UnsafeUrl as exc:
         raise ApiError(422, "validation_error", "webhook url is not allowed",
                        [{"path": "webhook.url", "problem": str(exc)}]) from None
-    with _db().session() as session:
+    with get_db().session() as session:
         disabled = session.get(DisabledWebhookUrl, (g.tenant_id, url))
     if disabled is not None:
         raise ApiError(422, "validation_error", "webhook url is disabled",
@@ -93,7 +79,7 @@ def _as_stored(job_type: str, job_input: dict) -> dict:
     """People's text in generation inputs is stored redacted unless the tenant opted in."""
     if job_type not in tenant_settings.REDACTED_TYPES:
         return job_input
-    with _db().session() as session:
+    with get_db().session() as session:
         stored = tenant_settings.load(session, g.tenant_id)
     return job_input if stored and stored.store_raw_input else \
         tenant_settings.redact_personal(job_input)
@@ -125,13 +111,17 @@ def _replay(session, key: str, request_hash: str) -> Job | None:
 
 
 def _accepted(job: Job, *, replayed: bool = False):
-    headers = {"Location": url_for("jobs.get_job", job_id=job.id)}
+    headers = {"Location": url_for(".get_job", job_id=job.id)}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     return job_view(job), 202, headers
 
 
 @bp.post("")
+@documented("Submit a job", status=202, answer="accepted; Location names the job",
+            schema="Job", body="JobSubmission", errors=[404],  # a recommendation's catalog
+            parameters=[header("Idempotency-Key", {"type": "string",
+                                                  "maxLength": MAX_IDEMPOTENCY_KEY})])
 def create_job():
     """Validate, record, then enqueue: the committed row is the record of the job."""
     body = require_object(json_body())
@@ -162,7 +152,7 @@ def create_job():
         job, replayed = in_transaction(record)
     except IntegrityError:
         # Another request with the same key won the race; answer as its replay.
-        with _db().session() as session:
+        with get_db().session() as session:
             earlier = _replay(session, key, request_hash) if key else None
         if earlier is None:
             raise
@@ -178,12 +168,11 @@ def create_job():
     if replayed:
         return _accepted(job, replayed=True)
 
-    settings = current_app.extensions["vitrine.settings"]
-    sent = send_job(current_app.extensions["vitrine.celery"], settings,
-                    job_id=job.id, job_type=job.type, priority=job.priority)
+    sent = send_job(get_celery(), get_settings(), job_id=job.id, job_type=job.type,
+                    priority=job.priority)
     if not sent:
         # Mark it never-sent so the sweeper sends it as soon as the broker is back.
-        with _db().session() as session:
+        with get_db().session() as session:
             session.execute(update(Job).where(Job.id == job.id).values(enqueued_at=None))
         job.enqueued_at = None
     return _accepted(job)
@@ -208,12 +197,14 @@ def load_job(session, job_id: str) -> Job:
 
 
 @bp.get("/<job_id>")
+@documented("Read a job", answer="the job", schema="Job", errors=[404])
 def get_job(job_id: str):
-    with _db().session() as session:
+    with get_db().session() as session:
         return job_view(load_job(session, job_id))
 
 
 @bp.post("/<job_id>/cancel")
+@documented("Cancel a queued or running job", answer="canceled", schema="Job", errors=[404])
 def cancel_job(job_id: str):
     """Queued jobs never run; a running job's result is discarded when it finishes."""
     def cancel(session) -> None:
@@ -224,7 +215,7 @@ def cancel_job(job_id: str):
                            f"job is already {job.status}; only queued or running jobs cancel")
 
     in_transaction(cancel)
-    with _db().session() as session:
+    with get_db().session() as session:
         return job_view(load_job(session, job_id))
 
 
@@ -250,13 +241,19 @@ def _query_problem(name: str, problem: str) -> ApiError:
 
 
 @bp.get("")
+@documented("List jobs, newest first", answer="a page of jobs", schema=JobList, parameters=[
+    query("type", ref("JobType")),
+    query("status", {"type": "string", "enum": [s.value for s in JobStatus]}),
+    query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
+    query("cursor", {"type": "string"})])
 def list_jobs():
     """Newest first, filtered by type and status, paged with an opaque cursor."""
     args = request.args
     query = select(Job).where(Job.tenant_id == g.tenant_id)
     if job_type := args.get("type"):
-        if job_type not in JOB_INPUT_SCHEMAS:
-            raise _query_problem("type", f"must be one of: {', '.join(sorted(JOB_INPUT_SCHEMAS))}")
+        if job_type not in get_job_types():
+            raise _query_problem("type",
+                                 f"must be one of: {', '.join(sorted(get_job_types()))}")
         query = query.where(Job.type == job_type)
     if status := args.get("status"):
         if status not in {s.value for s in JobStatus}:
@@ -273,7 +270,7 @@ def list_jobs():
         created, last_id = _decode_cursor(cursor)
         query = query.where(tuple_(Job.created_at, Job.id) < tuple_(created, last_id))
     query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
-    with _db().session() as session:
+    with get_db().session() as session:
         jobs = list(session.scalars(query))
     page, more = jobs[:limit], len(jobs) > limit
     return {"jobs": [job_view(j) for j in page],

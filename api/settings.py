@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g
-from pydantic import ValidationError
+from flask import Blueprint, g
 
-from api.auth import authenticate
 from api.body import json_body, require_object
-from api.errors import ApiError
+from api.errors import validated
+from api.openapi import documented
+from api.services import get_db
 from shared import tenant_settings
 from shared.models import TenantSettings, utcnow
-from shared.schemas.base import validation_details
-from shared.schemas.tenant_settings import TenantSettingsBody
+from shared.schemas.tenant_settings import TenantSettingsBody, TenantSettingsView
 
-bp = Blueprint("settings", __name__, url_prefix="/v1/settings")
-bp.before_request(authenticate)
+bp = Blueprint("settings", __name__, url_prefix="/settings")
 
 
 def _view(row: TenantSettings | None) -> dict:
@@ -25,21 +23,21 @@ def _view(row: TenantSettings | None) -> dict:
 
 
 @bp.get("")
+@documented("The tenant's stored settings (reply texts, raw-input opt-in)", answer="settings",
+            schema=TenantSettingsView)
 def get_settings():
     """The tenant's settings (defaults until it stores some)."""
-    with current_app.extensions["vitrine.db"].session() as session:
+    with get_db().session() as session:
         return _view(tenant_settings.load(session, g.tenant_id))
 
 
 @bp.put("")
+@documented("Replace the tenant's stored settings", answer="settings",
+            schema=TenantSettingsView, body=TenantSettingsBody)
 def put_settings():
     """Replace the tenant's settings."""
-    try:
-        body = TenantSettingsBody.model_validate(require_object(json_body()))
-    except ValidationError as exc:
-        raise ApiError(422, "validation_error", "settings are invalid",
-                       validation_details(exc)) from None
-    with current_app.extensions["vitrine.db"].session() as session:
+    body = validated(TenantSettingsBody, require_object(json_body()), "settings are invalid")
+    with get_db().session() as session:
         row = tenant_settings.load(session, g.tenant_id) or TenantSettings(tenant_id=g.tenant_id)
         row.replies = body.replies.model_dump(exclude_none=True) if body.replies else None
         row.store_raw_input = body.store_raw_input

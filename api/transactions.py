@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import current_app
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from api.services import get_db
 from shared.contention import contention
 
 log = logging.getLogger("vitrine.api")
@@ -32,7 +32,7 @@ def in_transaction(work: Callable[[Session], T], *, retry_duplicates: bool = Fal
     the same time (an upsert's get-or-create), so a fresh attempt finds and updates it.
     `work` must have no effects outside the database: it may run up to ATTEMPTS times.
     """
-    db = current_app.extensions["vitrine.db"]
+    db = get_db()
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with db.session() as session:

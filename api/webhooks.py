@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, request
-from pydantic import ValidationError
+from flask import Blueprint, g, request
 from sqlalchemy import delete, select
 
-from api.auth import authenticate
 from api.body import json_body, require_object
-from api.errors import ApiError
+from api.errors import ApiError, validated
+from api.openapi import documented, query
+from api.services import get_db
 from api.transactions import in_transaction
 from shared.models import DisabledWebhookUrl
-from shared.schemas.base import validation_details
 from shared.schemas.jobs import iso
 from shared.schemas.webhooks import RotateSecret, disabled_url_view
 from shared.webhooks import secrets
 
-bp = Blueprint("webhooks", __name__, url_prefix="/v1/webhooks")
-bp.before_request(authenticate)
-
-
-def _db():
-    return current_app.extensions["vitrine.db"]
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+SECRETS = "secret, previous_secret, previous_expires_at"
 
 
 def _secrets_view(active: secrets.TenantSecrets) -> dict:
@@ -33,6 +28,8 @@ def _secrets_view(active: secrets.TenantSecrets) -> dict:
 
 
 @bp.get("/secret")
+@documented("The tenant's webhook signing secret(s)", answer=SECRETS,
+            errors=[409])  # created on first use: two first reads race
 def get_secret():
     """The secret deliveries are signed with (created on first use)."""
     return in_transaction(
@@ -40,21 +37,20 @@ def get_secret():
 
 
 @bp.post("/secret/rotate")
+@documented("New signing secret; the old one also signs for a while", answer=SECRETS,
+            body=RotateSecret, body_required=False)
 def rotate_secret():
     """A new secret; the old one signs too until `previous_valid_for_s` has passed."""
     body = require_object(json_body()) if request.content_length else {}
-    try:
-        rotation = RotateSecret.model_validate(body)
-    except ValidationError as exc:
-        raise ApiError(422, "validation_error", "rotation request is invalid",
-                       validation_details(exc)) from None
+    rotation = validated(RotateSecret, body, "rotation request is invalid")
     return in_transaction(lambda session: _secrets_view(
         secrets.rotate(session, g.tenant_id, rotation.previous_valid_for_s)))
 
 
 @bp.get("/disabled-urls")
+@documented("URLs disabled after answering 410 Gone", answer="disabled_urls")
 def list_disabled_urls():
-    with _db().session() as session:
+    with get_db().session() as session:
         rows = session.scalars(select(DisabledWebhookUrl)
                                .where(DisabledWebhookUrl.tenant_id == g.tenant_id)
                                .order_by(DisabledWebhookUrl.disabled_at)).all()
@@ -62,6 +58,8 @@ def list_disabled_urls():
 
 
 @bp.delete("/disabled-urls")
+@documented("Re-enable a disabled URL", status=204, answer="enabled", errors=[404],
+            parameters=[query("url", {"type": "string"}, required=True)])
 def enable_url():
     """Re-enable a URL (`?url=`) that answered 410; later events are sent to it again."""
     url = request.args.get("url", "")

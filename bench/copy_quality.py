@@ -64,9 +64,9 @@ def run_jobs(jobs: list[tuple[str, dict]]) -> list[dict]:
     import torch
 
     from shared.settings import Settings
-    from worker.handlers import HANDLERS
+    from worker.contract import JobContext, QualityCheckFailed
+    from worker.generation.family import GenerationFamily
     from worker.models.registry import ModelRegistry, resolve_sources
-    from worker.runner import JobContext, QualityCheckFailed
 
     class QuietContext(JobContext):
         def report_progress(self, *args, **kwargs) -> None:
@@ -76,12 +76,14 @@ def run_jobs(jobs: list[tuple[str, dict]]) -> list[dict]:
     settings = Settings.from_env()
     registry = ModelRegistry.load(resolve_sources(["embedding", "generation"], settings),
                                   "cpu", settings)
+    family = GenerationFamily()
+    family.setup(settings, "cpu", registry)
 
     def run(job: tuple[str, dict]) -> dict:
-        context = QuietContext(job_id=None, tenant_id=None, db=None, settings=settings,
-                               soft_limit_s=600)
+        context = QuietContext(job_id=None, job_type=job[0], job_input=job[1], tenant_id=None,
+                               db=None, settings=settings, soft_limit_s=600)
         try:
-            return HANDLERS[job[0]](job[1], registry, context).result
+            return family.handler(job[0])(context).result
         except QualityCheckFailed as exc:
             return {"failed": str(exc)}
 

@@ -1,4 +1,8 @@
-"""Engine and session factory; SQLite gets WAL and a busy timeout, PostgreSQL uses psycopg 3."""
+"""Engine and session factory; SQLite gets WAL and a busy timeout, PostgreSQL uses psycopg 3.
+
+Every process opens its database with `open_database`, which also hooks the webhook outbox
+to it: a committed status change's webhook events go to the broker right after the commit.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from celery import Celery
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from shared.settings import Settings
+from shared.webhooks import outbox
 
 
 def normalize_database_url(url: str) -> str:
@@ -71,3 +79,11 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def open_database(settings: Settings, celery: Celery) -> Database:
+    """The database as every process uses it: webhook events recorded in a transaction are
+    sent with `celery` once that transaction commits (and dropped if it rolls back)."""
+    db = Database(settings.database_url)
+    outbox.send_after_commit(db, celery)
+    return db

@@ -1,13 +1,25 @@
-"""Sending a committed job to its queue; used by the API and by the sweeper."""
+"""Everything that puts a message on the broker: jobs, webhook deliveries, catalog embedding.
+
+The database row is always the record and is committed first; a message is only a nudge.
+So a send that fails (broker down) returns False and is logged, never raised: the sweeper
+finds the row later and sends it again.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 from celery import Celery
 
-from shared.queues import broker_priority, task_name_for
+from shared.queues import (
+    DELIVER_WEBHOOK_TASK,
+    EMBED_CATALOG_TASK,
+    WEBHOOKS_QUEUE,
+    broker_priority,
+    task_name_for,
+)
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -16,20 +28,27 @@ log = logging.getLogger(__name__)
 def send_job(
     celery: Celery, settings: Settings, *, job_id: uuid.UUID, job_type: str, priority: int
 ) -> bool:
-    """Publish the job's id to its queue. False when the broker could not take it.
-
-    Callers commit the job row first (the row is the record); a job whose send failed is
-    picked up by the sweeper, so a False here never loses the job.
-    """
+    """Publish the job's id to its queue. False when the broker could not take it."""
     queue = settings.queue_for(job_type)  # a missing route is a settings error, not the broker's
+    return _send(celery, task_name_for(job_type), job_id, f"job_id={job_id}",
+                 queue=queue, priority=broker_priority(priority))
+
+
+def send_delivery(celery: Celery, delivery_id: uuid.UUID, countdown: float = 0) -> bool:
+    """Put one webhook delivery on the webhooks queue, after `countdown` seconds."""
+    return _send(celery, DELIVER_WEBHOOK_TASK, delivery_id, f"delivery={delivery_id}",
+                 queue=WEBHOOKS_QUEUE, countdown=countdown or None)
+
+
+def send_catalog_embedding(celery: Celery, catalog_id: uuid.UUID) -> bool:
+    """Ask a cpu worker to embed the catalog's new and changed items."""
+    return _send(celery, EMBED_CATALOG_TASK, catalog_id, f"catalog={catalog_id}")
+
+
+def _send(celery: Celery, task: str, row_id: uuid.UUID, names: str, **options: Any) -> bool:
     try:
-        celery.send_task(
-            task_name_for(job_type),
-            args=[str(job_id)],
-            queue=queue,
-            priority=broker_priority(priority),
-        )
+        celery.send_task(task, args=[str(row_id)], **options)
     except Exception as exc:  # kombu raises several unrelated types for a dead broker
-        log.warning("event=enqueue_failed job_id=%s error=%r", job_id, exc)
+        log.warning("event=enqueue_failed task=%s %s error=%r", task, names, exc)
         return False
     return True

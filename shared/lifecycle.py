@@ -3,21 +3,26 @@
 Each change names the statuses it may start from; the pair is checked against the legal
 transitions first, so code that asks for an illegal change fails loudly, not silently.
 A change the job's webhook asks to hear about (`started` on queued -> running, `completed`
-on any terminal status) records its delivery in the same transaction.
+on any terminal status) records its delivery in the same transaction. The same holds for
+webhook deliveries (`delivery_update`), and the rule for a run whose worker was lost is
+written here once, for the runner and the sweeper alike.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Update, update
 from sqlalchemy.orm import Session
 
-from shared.models import Job, utcnow
+from shared.models import Job, WebhookDelivery, utcnow
 from shared.schemas.jobs import WebhookEvent
-from shared.status import JobStatus
+from shared.settings import Settings
+from shared.status import DeliveryStatus, ErrorCode, JobStatus
 from shared.webhooks import outbox
 
 
@@ -90,3 +95,62 @@ def take_over(
         .execution_options(synchronize_session=False)
     )
     return session.execute(statement).rowcount == 1
+
+
+def record_progress(session: Session, job_id: uuid.UUID, progress: dict[str, Any], *,
+                    event_allowed: bool) -> bool:
+    """Store a running job's progress; True when a `progress` webhook event was recorded too
+    (only if `event_allowed` and the job's webhook asks for it)."""
+    written = session.execute(
+        update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING.value)
+        .values(progress=progress).returning(Job.webhook)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if written and event_allowed and outbox.wants(written[0].webhook, WebhookEvent.PROGRESS):
+        outbox.record_event(session, job_id, WebhookEvent.PROGRESS)
+        return True
+    return False
+
+
+def run_is_stale(started_at: datetime, job_type: str, settings: Settings,
+                 now: datetime | None = None) -> bool:
+    """A run older than its hard time limit plus VITRINE_STALE_GRACE_S cannot still be
+    running: its worker was lost (used when the worker's process cannot be checked)."""
+    return (now or utcnow()) - started_at > timedelta(seconds=settings.stale_after_s(job_type))
+
+
+class LostRun(StrEnum):
+    """What became of a `running` job whose worker was lost."""
+
+    RETRY = "retry"                  # it has attempts left: run it again
+    FAILED = "failed"                # out of attempts: failed `worker_lost` by this call
+    SETTLED_ELSEWHERE = "settled"    # out of attempts, but another process settled it first
+
+
+def settle_lost_run(session: Session, job_id: uuid.UUID, *, attempts: int,
+                    settings: Settings) -> LostRun:
+    """The one rule for a lost run: after VITRINE_MAX_ATTEMPTS runs the job fails
+    `worker_lost`; before, the caller runs (or re-sends) it again."""
+    if attempts < settings.max_attempts:
+        return LostRun.RETRY
+    failed = transition(
+        session, job_id, from_statuses=[JobStatus.RUNNING], to=JobStatus.FAILED,
+        extra_conditions=[Job.attempts == attempts], error_code=ErrorCode.WORKER_LOST.value,
+        error_message=f"the worker running it was lost {attempts} times",
+    )
+    return LostRun.FAILED if failed else LostRun.SETTLED_ELSEWHERE
+
+
+def delivery_update(*where: Any, from_statuses: Iterable[DeliveryStatus],
+                    to: DeliveryStatus, **values: Any) -> Update:
+    """The conditional UPDATE that moves matching deliveries from `from_statuses` to `to`;
+    an illegal move raises IllegalTransition before anything is written."""
+    sources = tuple(from_statuses)
+    for source in sources:
+        source.check_transition(to)
+    return (
+        update(WebhookDelivery)
+        .where(WebhookDelivery.status.in_([s.value for s in sources]), *where)
+        .values(status=to.value, **values)
+        .execution_options(synchronize_session=False)
+    )

@@ -5,10 +5,13 @@ The API enqueues by task *name* through this app and never imports the worker's 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from celery import Celery
 from kombu import Queue
 
-from shared.settings import Settings
+if TYPE_CHECKING:  # shared.settings reads the job-type table, which names these queues
+    from shared.settings import Settings
 
 CPU_QUEUE = "cpu"
 GPU_QUEUE = "gpu"
@@ -38,7 +41,8 @@ def make_celery(settings: Settings, *, name: str = "vitrine") -> Celery:
     """A Celery app for `settings`; the database, not a result backend, holds outcomes."""
     app = Celery(name, broker=settings.broker_url, set_as_current=False)
     longest_hard_limit = max(
-        [settings.default_hard_time_limit_s, *(h for _, h in settings.time_limits.values())]
+        [settings.default_hard_time_limit_s, *(settings.time_limits_for(t)[1]
+                                               for t in settings.routes)]
     )
     app.conf.update(
         task_serializer="json",
@@ -54,7 +58,7 @@ def make_celery(settings: Settings, *, name: str = "vitrine") -> Celery:
         task_queues=[Queue(q, routing_key=q) for q in ALL_QUEUES],
         task_default_queue=CPU_QUEUE,
         task_routes={
-            **{task_name_for(t): {"queue": q} for t, q in settings.queue_routes.items()},
+            **{task_name_for(t): {"queue": q} for t, q in settings.routes.items()},
             SWEEP_TASK: {"queue": MAINTENANCE_QUEUE},
             EMBED_CATALOG_TASK: {"queue": CPU_QUEUE},
             # Never on a gpu worker: a slow receiver must not hold a model.

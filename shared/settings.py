@@ -1,16 +1,21 @@
 """One settings object, read from the environment, failing fast with the variable's name.
 
 Every variable is declared once in `_VARIABLES` (name, default, parser, help); the README's
-table is checked against this list by a test, so the two cannot drift apart.
+table is checked against this list by a test, so the two cannot drift apart. The job types
+(shared.job_types) come with the settings: their declared queues and time limits are the
+defaults that VITRINE_QUEUE_ROUTES and VITRINE_TIME_LIMITS override.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+
+from shared import job_types as declared
+from shared.job_types import JobType, JobTypes
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -144,12 +149,12 @@ _VARIABLES: tuple[_Variable, ...] = (
               _parse_positive_float,
               "A `completed` event is retried until an attempt fails this long after the "
               "event; then the delivery is `failed`."),
-    _Variable("queue_routes", "VITRINE_QUEUE_ROUTES",
-              "user_profile=cpu,recommendation=cpu,product_description=gpu,seo_metadata=gpu,"
-              "marketing_copy=gpu,social_reply=gpu",
-              _parse_mapping, "Job type to queue (`cpu` or `gpu`)."),
-    _Variable("time_limits", "VITRINE_TIME_LIMITS", "user_profile=60/90", _parse_time_limits,
-              "Per job type soft/hard time limits in seconds; others use the default pair."),
+    _Variable("queue_routes", "VITRINE_QUEUE_ROUTES", "", _parse_mapping,
+              "Job type to queue (`cpu` or `gpu`), e.g. `seo_metadata=cpu`; types not named "
+              "keep the queue declared in shared/job_types.py."),
+    _Variable("time_limits", "VITRINE_TIME_LIMITS", "", _parse_time_limits,
+              "Per job type soft/hard time limits in seconds, e.g. `user_profile=60/90`; types "
+              "not named keep their declared limits, or else the default pair."),
     _Variable("default_soft_time_limit_s", "VITRINE_DEFAULT_SOFT_TIME_LIMIT_S", "300",
               _parse_positive_float, "Soft time limit for job types not in VITRINE_TIME_LIMITS."),
     _Variable("default_hard_time_limit_s", "VITRINE_DEFAULT_HARD_TIME_LIMIT_S", "360",
@@ -256,12 +261,16 @@ class Settings:
     flower_basic_auth: str
     log_level: str
     body_timeout_s: float
+    # Not from the environment: the declared job types (tests and extensions add their own).
+    job_types: JobTypes
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, *,
+                 job_types: Iterable[JobType] = declared.BUILT_IN,
+                 **overrides: Any) -> Settings:
         """Read every variable from `environ` (default os.environ); keyword overrides win."""
         env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = {"job_types": declared.table(job_types)}
         for var in _VARIABLES:
             if var.field in overrides:
                 continue
@@ -303,20 +312,29 @@ class Settings:
         """Candidates per prompt: the setting, or 4 on a GPU and 2 on CPU for `auto`."""
         return self.generation_candidates or (4 if device == "cuda" else 2)
 
+    @property
+    def routes(self) -> dict[str, str]:
+        """Job type -> queue: the declared queues, overridden by VITRINE_QUEUE_ROUTES."""
+        return {name: t.queue for name, t in self.job_types.items()} | self.queue_routes
+
     def queue_for(self, job_type: str) -> str:
         """The Celery queue that runs `job_type`."""
         try:
-            return self.queue_routes[job_type]
+            return self.routes[job_type]
         except KeyError:
             raise SettingsError(
-                f"VITRINE_QUEUE_ROUTES has no route for job type {job_type!r}"
+                f"VITRINE_QUEUE_ROUTES has no route for job type {job_type!r}, and no such "
+                "job type is declared"
             ) from None
 
     def time_limits_for(self, job_type: str) -> tuple[float, float]:
-        """(soft, hard) seconds for `job_type`."""
-        return self.time_limits.get(
-            job_type, (self.default_soft_time_limit_s, self.default_hard_time_limit_s)
-        )
+        """(soft, hard) seconds: VITRINE_TIME_LIMITS, the declared limits, or the defaults."""
+        if job_type in self.time_limits:
+            return self.time_limits[job_type]
+        declared_type = self.job_types.get(job_type)
+        if declared_type is not None and declared_type.time_limits_s is not None:
+            return declared_type.time_limits_s
+        return self.default_soft_time_limit_s, self.default_hard_time_limit_s
 
     def stale_after_s(self, job_type: str) -> float:
         """Age past which a `running` job of this type cannot still be running."""
@@ -332,4 +350,4 @@ def documented_variables() -> list[tuple[str, str, str]]:
     return rows
 
 
-assert {v.field for v in _VARIABLES} == {f.name for f in fields(Settings)}
+assert {v.field for v in _VARIABLES} == {f.name for f in fields(Settings)} - {"job_types"}

@@ -13,108 +13,28 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
-from pydantic import BaseModel, ValidationError
-from sqlalchemy import update
 
 from shared import lifecycle
 from shared.contention import contention
 from shared.db import Database
+from shared.lifecycle import LostRun
 from shared.models import Job, utcnow
-from shared.schemas.base import validation_details
-from shared.schemas.jobs import WebhookEvent
 from shared.settings import Settings
 from shared.status import ErrorCode, JobStatus
-from shared.webhooks import outbox
-from worker.models.registry import ModelRegistry
+from worker.contract import (
+    Handler,
+    InvalidJobInput,
+    JobContext,
+    JobTimedOut,
+    Outcome,
+    QualityCheckFailed,
+)
 from worker.results import json_problem, printable_message
 
 log = logging.getLogger("vitrine.runner")
-
-Model = TypeVar("Model", bound=BaseModel)
-
-
-class InvalidJobInput(ValueError):
-    """The input passed the schema but cannot be processed; the job fails `invalid_input`."""
-
-
-class JobTimedOut(RuntimeError):
-    """A handler gave up at its deadline (pools without Celery time limits, e.g. threads)."""
-
-
-class QualityCheckFailed(RuntimeError):
-    """Every attempt failed a blocking check; `details` (the attempts) is kept as the result."""
-
-    def __init__(self, message: str, details: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.details = details
-
-
-@dataclass
-class Outcome:
-    """What a handler returns: the result document and the model that produced it."""
-
-    result: dict[str, Any]
-    model_name: str | None = None
-    model_revision: str | None = None
-
-
-PROGRESS_INTERVAL_S = 0.25
-# A `progress` webhook per database write would be four requests a second per job.
-PROGRESS_WEBHOOK_INTERVAL_S = 1.0
-
-
-class JobContext:
-    """What a handler may know about its run: the job, its deadline, a progress reporter."""
-
-    def __init__(self, *, job_id: uuid.UUID, tenant_id: uuid.UUID | None, db: Database,
-                 settings: Settings, soft_limit_s: float) -> None:
-        self.job_id = job_id
-        self.tenant_id = tenant_id
-        self.settings = settings
-        self.db = db
-        self.deadline = time.monotonic() + soft_limit_s
-        self._last_write = 0.0
-        self._last_webhook = 0.0
-        self._last_value: dict[str, Any] | None = None
-
-    def seconds_left(self) -> float:
-        return max(0.0, self.deadline - time.monotonic())
-
-    def report_progress(self, progress: dict[str, Any], *, force: bool = False) -> None:
-        """Record progress, at most every PROGRESS_INTERVAL_S, only while still running."""
-        now = time.monotonic()
-        if progress == self._last_value or (not force and now - self._last_write
-                                            < PROGRESS_INTERVAL_S):
-            return
-        if problem := json_problem(progress, "progress"):
-            raise ValueError(f"progress is not storable JSON: {problem}")
-        self._last_write, self._last_value = now, progress
-        with self.db.session() as session:
-            written = session.execute(
-                update(Job).where(Job.id == self.job_id, Job.status == JobStatus.RUNNING.value)
-                .values(progress=progress).returning(Job.webhook)
-                .execution_options(synchronize_session=False)
-            ).all()
-            if (written and outbox.wants(written[0].webhook, WebhookEvent.PROGRESS)
-                    and now - self._last_webhook >= PROGRESS_WEBHOOK_INTERVAL_S):
-                self._last_webhook = now
-                outbox.record_event(session, self.job_id, WebhookEvent.PROGRESS)
-
-
-def parse_input(schema: type[Model], job_input: dict[str, Any]) -> Model:
-    """Re-validate a stored input; a failure is the job's `invalid_input`, not a crash."""
-    try:
-        return schema.model_validate(job_input)
-    except ValidationError as exc:
-        problems = "; ".join(f"{d['path']}: {d['problem']}" for d in validation_details(exc))
-        raise InvalidJobInput(problems) from None
-
-
-Handler = Callable[[dict[str, Any], ModelRegistry, JobContext], Outcome]
 
 
 @dataclass(frozen=True)
@@ -138,10 +58,9 @@ def _pid_alive(pid: int) -> bool:
 class JobRunner:
     """Runs one delivery of one job; see the module docstring for the guarantees."""
 
-    def __init__(self, *, db: Database, settings: Settings, registry: ModelRegistry) -> None:
+    def __init__(self, *, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
-        self.registry = registry
         self.host = socket.gethostname()
         self.pid = os.getpid()
 
@@ -153,10 +72,11 @@ class JobRunner:
         log.info("event=job_started job_id=%s type=%s attempt=%d", job_id, job_type,
                  claim.attempts)
         soft, _ = self.settings.time_limits_for(job_type)
-        context = JobContext(job_id=claim.job_id, tenant_id=claim.tenant_id, db=self.db,
-                             settings=self.settings, soft_limit_s=soft)
+        context = JobContext(job_id=claim.job_id, job_type=job_type, job_input=claim.job_input,
+                             tenant_id=claim.tenant_id, db=self.db, settings=self.settings,
+                             soft_limit_s=soft)
         try:
-            outcome = handler(claim.job_input, self.registry, context)
+            outcome = handler(context)
         except (SoftTimeLimitExceeded, JobTimedOut):
             return self._fail(claim, ErrorCode.TIMEOUT, f"job exceeded its {soft:g}s time limit")
         except QualityCheckFailed as exc:
@@ -220,13 +140,8 @@ class JobRunner:
                     attempts=seen_attempts + 1, **claimed_by,
                 )
             elif status is JobStatus.RUNNING and self._previous_run_is_dead(job, job_type):
-                if job.attempts >= self.settings.max_attempts:
-                    lifecycle.transition(
-                        session, job_id, from_statuses=[JobStatus.RUNNING], to=JobStatus.FAILED,
-                        extra_conditions=[Job.attempts == job.attempts],
-                        error_code=ErrorCode.WORKER_LOST.value,
-                        error_message=f"the worker running it was lost {job.attempts} times",
-                    )
+                if lifecycle.settle_lost_run(session, job_id, attempts=job.attempts,
+                                             settings=self.settings) is not LostRun.RETRY:
                     log.warning("event=job_worker_lost job_id=%s attempts=%d", job_id,
                                 job.attempts)
                     return None
@@ -245,8 +160,7 @@ class JobRunner:
             # One task at a time per process: if the holder is this very process, the
             # earlier run is gone too (we would not be here otherwise).
             return job.worker_pid == self.pid or not _pid_alive(job.worker_pid)
-        started = job.started_at or job.created_at
-        return utcnow() - started > timedelta(seconds=self.settings.stale_after_s(job_type))
+        return lifecycle.run_is_stale(job.started_at or job.created_at, job_type, self.settings)
 
     def _succeed(self, claim: _Claim, outcome: Outcome) -> str:
         with self.db.session() as session:

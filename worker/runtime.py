@@ -1,48 +1,118 @@
-"""Per-process worker state, filled once by the start-up signals and read by tasks."""
+"""One worker's state: planned in the parent, set up once in each process that runs jobs.
+
+create_worker makes one WorkerRuntime for its Celery app (nothing here is a module global).
+The parent decides from the worker's queues which families it serves and which models they
+need, resolving where those are without importing torch (safe before a fork); then each
+process that runs jobs (each prefork child, or the main process of a threads pool) loads the
+models once and sets up those families, before it takes a job.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import logging
+import os
+import time
+from collections.abc import Iterable
 
-from shared.db import Database
+from celery import Celery
+from threadpoolctl import threadpool_limits
+
+from shared.db import Database, open_database
+from shared.queues import CPU_QUEUE
 from shared.settings import Settings
-from worker.models.registry import ModelRegistry
+from worker.contract import Family, Handler, JobContext, Outcome
+from worker.models.registry import ModelRegistry, resolve_device, resolve_sources
 from worker.models.sources import ModelSource
 
+log = logging.getLogger("vitrine.worker")
 
-@dataclass
-class WorkerPlan:
-    """Decided in the parent before the pool forks: what each child must load."""
-
-    queues: list[str] = field(default_factory=list)
-    celery: Any = None  # the worker's Celery app: what committed webhook events are sent with
-    concurrency: int = 1
-    sources: dict[str, ModelSource] = field(default_factory=dict)
+# Tasks that are not job types but need a model: catalog embedding runs on the cpu queue.
+QUEUE_TASK_MODELS = {CPU_QUEUE: ("embedding",)}
 
 
-@dataclass
 class WorkerRuntime:
-    settings: Settings
-    db: Database
-    registry: ModelRegistry
+    """The families, models and database of the worker that runs `celery`'s tasks."""
+
+    def __init__(self, settings: Settings, families: Iterable[Family], celery: Celery) -> None:
+        self.settings = settings
+        self.celery = celery
+        self.families = {family.name: family for family in families}
+        self.planned: list[Family] | None = None  # None until this app's worker plans
+        self.concurrency = 1
+        self.sources: dict[str, ModelSource] = {}
+        self.models: ModelRegistry | None = None
+        self._db: Database | None = None
+        self._ready: set[str] = set()  # families set up in this process
+
+    def family_of(self, job_type: str) -> Family:
+        return self.families[self.settings.job_types[job_type].family]
+
+    def plan(self, queues: Iterable[str], concurrency: int) -> None:
+        """In the parent: the families the queues' job types need, and their models' files."""
+        queues = set(queues)
+        names = {self.settings.job_types[t].family
+                 for t, queue in self.settings.routes.items()
+                 if queue in queues and t in self.settings.job_types}
+        self.planned = [family for name, family in self.families.items() if name in names]
+        kinds = [kind for family in self.planned for kind in family.needs]
+        kinds += [kind for queue in sorted(queues) for kind in QUEUE_TASK_MODELS.get(queue, ())]
+        self.sources = resolve_sources(dict.fromkeys(kinds), self.settings)
+        self.concurrency = concurrency
+
+    def set_up_process(self) -> None:
+        """Load the models and set up the planned families in this process, once."""
+        threads = torch_threads_per_process(self.settings, self.concurrency)
+        # numpy's OpenBLAS keeps its own pool, one thread per core, that spins after each
+        # call: measured here, the ranker's small mat-vecs burnt 6x their CPU time that way,
+        # taken from the API and the other worker processes on the same cores.
+        threadpool_limits(limits=threads)
+        device = "cpu"
+        if self.sources:
+            import torch
+
+            torch.set_num_threads(threads)
+            device = resolve_device(self.settings.device)
+            log.info("event=process_init pid=%d device=%s torch_threads=%d",
+                     os.getpid(), device, threads)
+        self.models = ModelRegistry.load(self.sources, device, self.settings)
+        # A fresh engine in each process: connections must never be shared across a fork.
+        self._db = open_database(self.settings, self.celery)
+        for family in self.planned or []:
+            started = time.perf_counter()
+            family.setup(self.settings, device, self.models)
+            self._ready.add(family.name)
+            log.info("event=family_ready family=%s pid=%d seconds=%.2f", family.name,
+                     os.getpid(), time.perf_counter() - started)
+
+    def require_models(self) -> ModelRegistry:
+        if self.models is None:
+            raise RuntimeError("this process has no models: the worker did not set it up")
+        return self.models
+
+    def database(self) -> Database:
+        """This process's database (set up with its models); the parent's, made on demand,
+        records hard time-outs of the children it killed."""
+        if self._db is None:
+            self._db = open_database(self.settings, self.celery)
+        return self._db
+
+    def handler(self, job_type: str) -> Handler:
+        """The handler of a job type whose family this process set up; otherwise one that
+        fails the job saying so (the job reached a worker not meant for it)."""
+        family = self.family_of(job_type)
+        if family.name in self._ready:
+            return family.handler(job_type)
+
+        def misrouted(context: JobContext) -> Outcome:
+            raise RuntimeError(
+                f"this worker does not run {family.name} jobs: is {job_type} routed to one of "
+                "its queues (VITRINE_QUEUE_ROUTES)?")
+
+        return misrouted
 
 
-_plan = WorkerPlan()
-_runtime: WorkerRuntime | None = None
-
-
-def plan() -> WorkerPlan:
-    return _plan
-
-
-def install(runtime: WorkerRuntime) -> None:
-    global _runtime
-    _runtime = runtime
-
-
-def current() -> WorkerRuntime:
-    """The runtime of this process; tasks only run after worker_process_init filled it."""
-    if _runtime is None:
-        raise RuntimeError("worker runtime is not initialised (worker_process_init did not run)")
-    return _runtime
+def torch_threads_per_process(settings: Settings, concurrency: int) -> int:
+    """Processes x threads must not exceed the cores: oversubscribed, each ran 3-4x slower."""
+    if settings.torch_threads > 0:
+        return settings.torch_threads
+    return max(1, (os.cpu_count() or 1) // max(1, concurrency))

@@ -1,7 +1,9 @@
-"""Worker start-up: plan models in the parent, load them once in each child process.
+"""Worker start-up: plan in the parent, set up families in each process before its first job.
 
-The parent only resolves where the models are (no torch, no CUDA), so a bad setting stops
-the worker before it forks; each child then loads the weights in worker_process_init.
+Celery's signals are process-wide, so `connect` ties them to one WorkerRuntime and acts only
+for the app that worker runs. Mind the pool: prefork (and solo) send worker_process_init in
+each process that runs tasks; the threads pool never does, so it sets up in the main process
+right after planning, before it consumes a message.
 """
 
 from __future__ import annotations
@@ -12,55 +14,79 @@ import signal
 import sys
 
 from celery.signals import celeryd_after_setup, setup_logging, worker_process_init
-from threadpoolctl import threadpool_limits
 
-from shared.db import Database
 from shared.settings import Settings
-from shared.webhooks import outbox
-from worker import runtime
-from worker.models.registry import ModelRegistry, models_for_queues, resolve_device, resolve_sources
 from worker.models.sources import ModelLoadError
+from worker.runtime import WorkerRuntime
 
 log = logging.getLogger("vitrine.worker")
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s %(message)s"
 
 
-@setup_logging.connect
-def _configure_logging(loglevel=None, **_kwargs) -> None:
-    logging.basicConfig(level=Settings.from_env().log_level, format=LOG_FORMAT, stream=sys.stderr)
+def connect(runtime: WorkerRuntime) -> None:
+    """Run `runtime`'s planning and set-up from Celery's start-up signals."""
+
+    def configure_logging(**_kwargs) -> None:
+        logging.basicConfig(level=runtime.settings.log_level, format=LOG_FORMAT,
+                            stream=sys.stderr)
+
+    def plan(sender, instance, conf, **_kwargs) -> None:
+        if instance.app is runtime.celery:
+            _plan(runtime, instance)
+
+    def set_up_child(**_kwargs) -> None:
+        if runtime.planned is None:
+            return  # not the app this worker runs
+        try:
+            runtime.set_up_process()
+        except Exception as exc:
+            log.critical("event=model_load_failed pid=%d error=%s", os.getpid(), exc)
+            # A child that cannot set up would be respawned forever; stop the whole worker.
+            os.kill(os.getppid(), signal.SIGTERM)
+            os._exit(1)
+
+    setup_logging.connect(configure_logging, weak=False)
+    celeryd_after_setup.connect(plan, weak=False)
+    worker_process_init.connect(set_up_child, weak=False)
 
 
-@celeryd_after_setup.connect
-def _plan_models(sender, instance, conf, **_kwargs) -> None:
-    settings = Settings.from_env()
+def _plan(runtime: WorkerRuntime, instance) -> None:
     queues = sorted(instance.app.amqp.queues.consume_from)
-    plan = runtime.plan()
-    plan.queues = queues
-    plan.celery = instance.app
     forks = _pool_forks(instance)
     # In a threads pool the tasks share one process and one batcher: one torch user.
-    plan.concurrency = int(instance.concurrency or 1) if forks else 1
+    concurrency = int(instance.concurrency or 1) if forks else 1
     try:
-        plan.sources = resolve_sources(models_for_queues(queues), settings)
+        runtime.plan(queues, concurrency)
     except ModelLoadError as exc:
         log.critical("event=model_unavailable error=%s", exc)
         # SystemExit passes through Celery's signal dispatch and ends the CLI with status 1.
         raise SystemExit(f"vitrine worker cannot start: {exc}") from None
-    if all(source.revision != "hub" for source in plan.sources.values()):
+    if all(source.revision != "hub" for source in runtime.sources.values()):
         # Every model is on disk: never let a library reach for the hub (there is no network).
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    log.info("event=worker_planned queues=%s concurrency=%d models=%s",
-             ",".join(queues), plan.concurrency,
-             ",".join(f"{k}:{s.name}" for k, s in plan.sources.items()) or "none")
-    if not forks:
-        # No child processes will start, so worker_process_init never comes: load here.
-        try:
-            _load_into_this_process(settings)
-        except Exception as exc:
-            log.critical("event=model_load_failed pid=%d error=%s", os.getpid(), exc)
-            raise SystemExit(f"vitrine worker cannot start: {exc}") from None
+    log.info("event=worker_planned queues=%s concurrency=%d families=%s models=%s",
+             ",".join(queues), concurrency,
+             ",".join(f.name for f in runtime.planned) or "none",
+             ",".join(f"{k}:{s.name}" for k, s in runtime.sources.items()) or "none")
+    if forks:
+        _warn_batching_without_threads(runtime, queues)
+        return
+    # No child processes will start, so worker_process_init never comes: set up here.
+    try:
+        runtime.set_up_process()
+    except Exception as exc:
+        log.critical("event=model_load_failed pid=%d error=%s", os.getpid(), exc)
+        raise SystemExit(f"vitrine worker cannot start: {exc}") from None
+
+
+def _warn_batching_without_threads(runtime: WorkerRuntime, queues: list[str]) -> None:
+    settings: Settings = runtime.settings
+    batching = sorted(t for t, q in settings.routes.items() if q in queues
+                      and t in settings.job_types and settings.job_types[t].batches)
+    if batching:  # concurrent jobs share forward passes only in one process (-P threads)
+        log.info("event=batching_off types=%s pool=prefork", ",".join(batching))
 
 
 def _pool_forks(instance) -> bool:
@@ -68,43 +94,3 @@ def _pool_forks(instance) -> bool:
     pool = instance.pool_cls
     module = pool if isinstance(pool, str) else getattr(pool, "__module__", "")
     return not any(name in module for name in ("thread", "gevent", "eventlet"))
-
-
-def torch_threads_per_process(settings: Settings, concurrency: int) -> int:
-    """Processes x threads must not exceed the cores: oversubscribed, each ran 3-4x slower."""
-    if settings.torch_threads > 0:
-        return settings.torch_threads
-    return max(1, (os.cpu_count() or 1) // max(1, concurrency))
-
-
-def _load_into_this_process(settings: Settings) -> None:
-    plan = runtime.plan()
-    device = "cpu"
-    threads = torch_threads_per_process(settings, plan.concurrency)
-    # numpy's OpenBLAS keeps its own pool, one thread per core, that spins after each call:
-    # measured here, the ranker's small mat-vecs burnt 6x their CPU time that way, taken
-    # from the API and the other worker processes on the same cores.
-    threadpool_limits(limits=threads)
-    if plan.sources:
-        import torch
-
-        torch.set_num_threads(threads)
-        device = resolve_device(settings.device)
-        log.info("event=process_init pid=%d device=%s torch_threads=%d",
-                 os.getpid(), device, threads)
-    registry = ModelRegistry.load(plan.sources, device, settings)
-    # A fresh engine in each process: connections must never be shared across a fork.
-    db = Database(settings.database_url)
-    outbox.send_after_commit(db, plan.celery)
-    runtime.install(runtime.WorkerRuntime(settings=settings, db=db, registry=registry))
-
-
-@worker_process_init.connect
-def _load_models(**_kwargs) -> None:
-    try:
-        _load_into_this_process(Settings.from_env())
-    except Exception as exc:
-        log.critical("event=model_load_failed pid=%d error=%s", os.getpid(), exc)
-        # A child that cannot load would be respawned forever; stop the whole worker instead.
-        os.kill(os.getppid(), signal.SIGTERM)
-        os._exit(1)

@@ -19,12 +19,12 @@ from sqlalchemy import or_, select, update
 from shared import lifecycle
 from shared.catalogs import needs_embedding
 from shared.db import Database
-from shared.dispatch import send_job
+from shared.dispatch import send_catalog_embedding, send_delivery, send_job
+from shared.lifecycle import LostRun
 from shared.models import CatalogItem, Job, WebhookDelivery, utcnow
-from shared.queues import CPU_QUEUE, EMBED_CATALOG_TASK, GPU_QUEUE
+from shared.queues import CPU_QUEUE, GPU_QUEUE
 from shared.settings import Settings
-from shared.status import DeliveryStatus, ErrorCode, JobStatus
-from shared.webhooks.outbox import send_delivery
+from shared.status import DeliveryStatus, JobStatus
 
 log = logging.getLogger("vitrine.sweeper")
 
@@ -91,7 +91,7 @@ def _resend_queued(db, settings, celery, now, report: SweepReport) -> None:
             .limit(BATCH)
         ).all()
     for job_id, job_type, priority, enqueued_at in rows:
-        queue = settings.queue_routes.get(job_type)
+        queue = settings.routes.get(job_type)
         if queue is None:
             log.warning("event=unrouted_job job_id=%s type=%s", job_id, job_type)
             continue
@@ -108,7 +108,7 @@ def _resend_queued(db, settings, celery, now, report: SweepReport) -> None:
 
 def _settle_stale_running(db, settings, celery, now, report: SweepReport) -> None:
     shortest = min(
-        [settings.stale_after_s(t) for t in settings.queue_routes]
+        [settings.stale_after_s(t) for t in settings.routes]
         + [settings.default_hard_time_limit_s + settings.stale_grace_s]
     )
     with db.session() as session:
@@ -119,20 +119,16 @@ def _settle_stale_running(db, settings, celery, now, report: SweepReport) -> Non
             .limit(BATCH)
         ).all()
     for job_id, job_type, priority, attempts, started_at in candidates:
-        if now - started_at <= timedelta(seconds=settings.stale_after_s(job_type)):
+        if not lifecycle.run_is_stale(started_at, job_type, settings, now):
             continue
-        if job_type not in settings.queue_routes:
+        if job_type not in settings.routes:
             log.warning("event=unrouted_job job_id=%s type=%s", job_id, job_type)
             continue
-        if attempts >= settings.max_attempts:
-            with db.session() as session:
-                if lifecycle.transition(
-                    session, job_id, from_statuses=[JobStatus.RUNNING], to=JobStatus.FAILED,
-                    extra_conditions=[Job.attempts == attempts],
-                    error_code=ErrorCode.WORKER_LOST.value,
-                    error_message=f"no worker finished it in {attempts} attempts",
-                ):
-                    report.failed_lost += 1
+        with db.session() as session:
+            settled = lifecycle.settle_lost_run(session, job_id, attempts=attempts,
+                                                settings=settings)
+        if settled is not LostRun.RETRY:
+            report.failed_lost += settled is LostRun.FAILED
             continue
         # The delivered task sees the dead run and takes the job over.
         if send_job(celery, settings, job_id=job_id, job_type=job_type, priority=priority):
@@ -152,10 +148,7 @@ def _resend_catalog_embedding(db, settings, celery, now, report: SweepReport) ->
             ).distinct().limit(50)
         ).all()
     for catalog_id in catalog_ids:
-        try:
-            celery.send_task(EMBED_CATALOG_TASK, args=[str(catalog_id)])
-        except Exception as exc:
-            log.warning("event=embed_resend_failed catalog=%s error=%r", catalog_id, exc)
+        if not send_catalog_embedding(celery, catalog_id):
             report.send_failures += 1
             return
         report.catalogs_to_embed += 1
@@ -165,14 +158,11 @@ def _release_stuck_deliveries(db, settings, now, report: SweepReport) -> None:
     """A delivery `sending` for far longer than one attempt may take lost its sender."""
     cutoff = now - timedelta(seconds=settings.webhook_timeout_s * 2 + 30)
     with db.session() as session:
-        report.webhooks_released = session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.status == DeliveryStatus.SENDING.value,
-                   WebhookDelivery.sending_since < cutoff)
-            .values(status=DeliveryStatus.PENDING.value, sending_since=None,
-                    next_attempt_at=now, dispatched_for=None)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        report.webhooks_released = session.execute(lifecycle.delivery_update(
+            WebhookDelivery.sending_since < cutoff,
+            from_statuses=[DeliveryStatus.SENDING], to=DeliveryStatus.PENDING,
+            sending_since=None, next_attempt_at=now, dispatched_for=None,
+        )).rowcount
 
 
 def _send_due_deliveries(db, settings, celery, now, report: SweepReport) -> None:

@@ -9,22 +9,21 @@ record.
 from __future__ import annotations
 
 import json
-import logging
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.db import Database
+from shared.dispatch import send_delivery
 from shared.models import Job, WebhookDelivery, utcnow
-from shared.queues import DELIVER_WEBHOOK_TASK, WEBHOOKS_QUEUE
 from shared.schemas.jobs import WebhookEvent, job_view
 from shared.status import DeliveryStatus
 
-log = logging.getLogger("vitrine.webhooks")
+if TYPE_CHECKING:  # shared.db builds every Database with this module's hook
+    from shared.db import Database
 
 _PENDING_KEY = "vitrine.webhook_deliveries"
 # Only a job's final outcome must arrive; started/progress are hints a poll can replace.
@@ -57,17 +56,6 @@ def record_event(session: Session, job_id: uuid.UUID, event: WebhookEvent,
     session.add(delivery)
     session.info.setdefault(_PENDING_KEY, []).append(delivery.id)
     return delivery.id
-
-
-def send_delivery(celery: Celery, delivery_id: uuid.UUID, countdown: float = 0) -> bool:
-    """Put one delivery on the webhooks queue; False when the broker could not take it."""
-    try:
-        celery.send_task(DELIVER_WEBHOOK_TASK, args=[str(delivery_id)], queue=WEBHOOKS_QUEUE,
-                         countdown=countdown or None)
-    except Exception as exc:  # kombu raises several unrelated types for a dead broker
-        log.warning("event=webhook_enqueue_failed delivery=%s error=%r", delivery_id, exc)
-        return False
-    return True
 
 
 def send_after_commit(db: Database, celery: Celery) -> None:

@@ -11,10 +11,10 @@ import json
 
 import pytest
 
-from shared.job_types import JOB_INPUT_SCHEMAS, register_job_type
-from tests.support.poison import POISON_ROUTE, POISON_TYPE, PoisonInput
+from tests.support.job_types import TEST_JOB_TYPES
+from tests.support.poison import POISON, POISON_TYPE
 from tests.support.processes import start_worker
-from tests.support.stack import build_stack, stack_env
+from tests.support.stack import build_stack
 
 # Seconds, not the ~200 s a lost worker takes: the failure is recorded by the run itself.
 SETTLES_WITHIN_S = 20
@@ -23,20 +23,16 @@ SETTLES_WITHIN_S = 20
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def poisoned(request, redis_server, database_factory):
     """The API plus a real cpu worker (one process) that also runs the poison job type."""
-    register_job_type(POISON_TYPE, PoisonInput)
     redis_db = 14 if request.param == "sqlite" else 15
     broker = f"redis://127.0.0.1:{redis_server.port}/{redis_db}"
-    url = database_factory(request.param)
-    routes = stack_env(url, broker)["VITRINE_QUEUE_ROUTES"] + "," + POISON_ROUTE
-    built = build_stack(request.param, url, broker, with_worker=False,
-                        VITRINE_QUEUE_ROUTES=routes)
+    built = build_stack(request.param, database_factory(request.param), broker,
+                        with_worker=False, job_types=(*TEST_JOB_TYPES, POISON))
     worker = start_worker(built.env, queues="cpu", concurrency=1, name=f"poison-{request.param}",
                           app="tests.support.poison_worker")
     built.workers.append(worker)
     worker.wait_for_log("event=model_loaded kind=embedding", timeout=120)
     yield built
     built.stop()
-    JOB_INPUT_SCHEMAS.pop(POISON_TYPE, None)
 
 
 @pytest.mark.parametrize(("kind", "problem"), [

@@ -1,7 +1,9 @@
-"""Diagnostic job types the test suite adds to the real API and worker.
+"""Diagnostic job types the test suite adds to the real API and worker, the new way: declared
+(`DIAGNOSTIC_TYPES`) and run by families of their own, handed to create_worker.
 
 They let lifecycle tests control timing (sleep, ignore a soft time limit) and failure
-(raise) without depending on how long a model takes.
+(raise) without depending on how long a model takes; `diag_generate` runs real batched
+generation of one prompt.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from pydantic import Field
 
-from shared.job_types import register_job_type
+from shared.job_types import JobType
+from shared.queues import CPU_QUEUE, GPU_QUEUE
 from shared.schemas.base import StrictModel
-from worker.models.registry import ModelRegistry
-from worker.runner import Outcome
+from shared.settings import Settings
+from worker.contract import Handler, JobContext, Outcome, QualityCheckFailed
+from worker.models.registry import GenerationBackend, ModelRegistry
 
 
 class SleepInput(StrictModel):
@@ -29,13 +33,34 @@ class RaiseInput(StrictModel):
     message: str = "boom"
 
 
-def sleep_then_echo(job_input: dict[str, Any], models: ModelRegistry, context) -> Outcome:
-    request = SleepInput.model_validate(job_input)
+class GenerateInput(StrictModel):
+    prompt: str
+    fail: bool = False
+    max_words: int = 20
+    seed: int = 1  # not bounded: a seed torch cannot take makes the batch raise
+    temperature: float = 0.7
+
+
+DIAGNOSTIC_TYPES = (
+    JobType("diag_sleep", "Sleep, then echo", SleepInput, None, CPU_QUEUE, "diagnostic",
+            time_limits_s=(4.0, 6.0)),
+    JobType("diag_raise", "Raise an error", RaiseInput, None, CPU_QUEUE, "diagnostic"),
+    JobType("diag_generate", "Real batched generation of one prompt", GenerateInput, None,
+            GPU_QUEUE, "diagnostic_generation", batches=True),
+    # diag_generate under a 2 s soft limit: the threads pool has no Celery time limits, so it
+    # shows that generation stops at its deadline by itself.
+    JobType("diag_generate_limited", "diag_generate under a 2 s soft limit", GenerateInput,
+            None, GPU_QUEUE, "diagnostic_generation", time_limits_s=(2.0, 4.0), batches=True),
+)
+
+
+def sleep_then_echo(job: JobContext) -> Outcome:
+    request = SleepInput.model_validate(job.input)
     started = time.monotonic()
     deadline = started + request.seconds
     while time.monotonic() < deadline:
         if request.progress:
-            context.report_progress({"slept": round(time.monotonic() - started, 1)})
+            job.report_progress({"slept": round(time.monotonic() - started, 1)})
         try:
             time.sleep(0.05)
         except SoftTimeLimitExceeded:
@@ -45,52 +70,53 @@ def sleep_then_echo(job_input: dict[str, Any], models: ModelRegistry, context) -
                    model_name="diagnostic", model_revision="1")
 
 
-def raise_error(job_input: dict[str, Any], models: ModelRegistry, context) -> Outcome:
-    raise RuntimeError(RaiseInput.model_validate(job_input).message)
+def raise_error(job: JobContext) -> Outcome:
+    raise RuntimeError(RaiseInput.model_validate(job.input).message)
 
 
-DIAGNOSTIC_ROUTES = ("diag_sleep=cpu,diag_raise=cpu,diag_generate=gpu,"
-                     "diag_generate_limited=gpu")
-# diag_generate_limited is diag_generate under a 2 s soft limit: the threads pool has no
-# Celery time limits, so it shows that generation stops at its deadline by itself.
-DIAGNOSTIC_LIMITS = "diag_sleep=4/6,diag_generate_limited=2/4"
+class DiagnosticFamily:
+    """diag_sleep and diag_raise: no model."""
+
+    name = "diagnostic"
+    needs = ()
+
+    def setup(self, settings: Settings, device: str, models: ModelRegistry) -> None:
+        pass
+
+    def handler(self, job_type: str) -> Handler:
+        return {"diag_sleep": sleep_then_echo, "diag_raise": raise_error}[job_type]
 
 
-def register_diagnostic_types() -> None:
-    register_job_type("diag_sleep", SleepInput)
-    register_job_type("diag_raise", RaiseInput)
-    register_job_type("diag_generate", GenerateInput)
-    register_job_type("diag_generate_limited", GenerateInput)
+class DiagnosticGenerationFamily:
+    """diag_generate(_limited): the worker's real generation backend, one prompt a job."""
+
+    name = "diagnostic_generation"
+    needs = ("generation",)
+
+    def setup(self, settings: Settings, device: str, models: ModelRegistry) -> None:
+        self.backend: GenerationBackend = models.require_generation()
+        self.candidates = settings.candidates_for(device)
+
+    def handler(self, job_type: str) -> Handler:
+        return self.generate_or_fail
+
+    def generate_or_fail(self, job: JobContext) -> Outcome:
+        """Real batched generation (one prompt, the worker's candidates); `fail` then raises
+        QualityCheckFailed as a result no verified sentence survived would."""
+        from worker.generation.candidates import PromptSpec, generate
+        from worker.generation.prompts import Template
+
+        request = GenerateInput.model_validate(job.input)
+        spec = PromptSpec("diag", Template("diag_generate/v1", "You are a helpful assistant.",
+                                           "{prompt}"), {"prompt": request.prompt},
+                          max_words=request.max_words, one_sentence=False)
+        made = generate(self.backend, [spec], candidates=self.candidates,
+                        temperature=request.temperature, seed=request.seed, context=job)
+        generations = [g.as_dict() for g in made]
+        if request.fail:
+            raise QualityCheckFailed("planted failure", {"generations": generations})
+        return Outcome(result={"text": made[0].text, "generations": generations})
 
 
-class GenerateInput(StrictModel):
-    prompt: str
-    fail: bool = False
-    max_words: int = 20
-    seed: int = 1  # not bounded: a seed torch cannot take makes the batch raise
-    temperature: float = 0.7
-
-
-def generate_or_fail(job_input: dict[str, Any], models: ModelRegistry, context) -> Outcome:
-    """Real batched generation (one prompt, the worker's candidates); `fail` then raises
-    QualityCheckFailed as a result no verified sentence survived would."""
-    from worker.generation.candidates import PromptSpec, generate
-    from worker.generation.prompts import Template
-    from worker.runner import QualityCheckFailed
-
-    request = GenerateInput.model_validate(job_input)
-    spec = PromptSpec("diag", Template("diag_generate/v1", "You are a helpful assistant.",
-                                       "{prompt}"), {"prompt": request.prompt},
-                      max_words=request.max_words, one_sentence=False)
-    made = generate(models.require_generation(), [spec],
-                    candidates=context.settings.candidates_for(models.device),
-                    temperature=request.temperature, seed=request.seed, context=context)
-    generations = [g.as_dict() for g in made]
-    if request.fail:
-        raise QualityCheckFailed("planted failure", {"generations": generations})
-    return Outcome(result={"text": made[0].text, "generations": generations})
-
-
-DIAGNOSTIC_HANDLERS = {"diag_sleep": sleep_then_echo, "diag_raise": raise_error,
-                       "diag_generate": generate_or_fail,
-                       "diag_generate_limited": generate_or_fail}
+def diagnostic_families() -> list:
+    return [DiagnosticFamily(), DiagnosticGenerationFamily()]

@@ -1,18 +1,19 @@
 """A job type whose handler returns results no database or client can take back.
 
-A test registers it with the API for its own duration (JOB_INPUT_SCHEMAS is global, and every
-registered type needs a queue route); `celery -A tests.support.poison_worker` runs it.
+Its test declares it to its own API (`POISON`); `celery -A tests.support.poison_worker` runs it.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
+from shared.job_types import JobType
+from shared.queues import CPU_QUEUE
 from shared.schemas.base import StrictModel
+from shared.settings import Settings
+from worker.contract import Handler, JobContext, Outcome
 from worker.models.registry import ModelRegistry
-from worker.runner import Outcome
 
 
 class Poison(StrEnum):
@@ -27,9 +28,9 @@ class PoisonInput(StrictModel):
     kind: Poison
 
 
-def return_poison(job_input: dict[str, Any], models: ModelRegistry, context) -> Outcome:
+def return_poison(job: JobContext) -> Outcome:
     """What a profile with a year-1 purchase returned: scores that are NaN, and the like."""
-    kind = PoisonInput.model_validate(job_input).kind
+    kind = PoisonInput.model_validate(job.input).kind
     if kind is Poison.NUL_IN_ERROR:
         raise RuntimeError("the model said \x00 and stopped")
     bad = {Poison.NAN: float("nan"), Poison.INFINITY: float("inf"), Poison.NUL: "a\x00b",
@@ -38,5 +39,17 @@ def return_poison(job_input: dict[str, Any], models: ModelRegistry, context) -> 
                                              {"tag": "candles", "score": bad}]})
 
 
+class PoisonFamily:
+    name = "poison"
+    needs = ()
+
+    def setup(self, settings: Settings, device: str, models: ModelRegistry) -> None:
+        pass
+
+    def handler(self, job_type: str) -> Handler:
+        return return_poison
+
+
 POISON_TYPE = "diag_poison"
-POISON_ROUTE = f"{POISON_TYPE}=cpu"
+POISON = JobType(POISON_TYPE, "Return a result no database can store", PoisonInput, None,
+                 CPU_QUEUE, "poison")

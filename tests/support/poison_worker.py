@@ -1,10 +1,6 @@
-"""The test worker app plus the poison job type: `celery -A tests.support.poison_worker`."""
+"""The test worker plus the poison job type: `celery -A tests.support.poison_worker`."""
 
-from tests.support.poison import return_poison
-from worker.handlers import HANDLERS
+from tests.support.poison import POISON, PoisonFamily
+from tests.support.worker_app import create_test_worker
 
-HANDLERS["diag_poison"] = return_poison
-
-from tests.support.worker_app import app  # noqa: E402  (registers tasks from HANDLERS)
-
-__all__ = ["app"]
+app = create_test_worker([POISON], [PoisonFamily()])

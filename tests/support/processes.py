@@ -71,11 +71,6 @@ class RedisServer:
             self.process.kill()
             self.process.wait(10)
 
-    def restart(self) -> None:
-        """A restart with no persistence: every queued message is gone."""
-        self.stop()
-        self.start()
-
 
 class LoggedProcess:
     """A subprocess whose combined output is collected so tests can wait for log lines."""

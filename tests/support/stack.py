@@ -6,26 +6,27 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+import jsonschema_rs
 import psycopg
+from celery import Celery
 from flask import Flask
 from flask.testing import FlaskClient
 
 from api import create_app
-from shared.db import Database
+from api.services import services_of
+from shared.db import Database, open_database
+from shared.job_types import JobType
 from shared.migrate import upgrade
+from shared.queues import make_celery
 from shared.settings import Settings
 from shared.status import JobStatus
 from shared.tenancy import create_api_key
-from tests.support.diagnostics import (
-    DIAGNOSTIC_LIMITS,
-    DIAGNOSTIC_ROUTES,
-    register_diagnostic_types,
-)
+from tests.support.job_types import TEST_JOB_TYPES
 from tests.support.processes import LoggedProcess, start_worker, wait_for
 
-DEFAULT_ROUTES = Settings.from_env({}).queue_routes
 POSTGRES_ADMIN_URL = os.environ.get(
     "VITRINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -34,15 +35,12 @@ POSTGRES_ADMIN_URL = os.environ.get(
 def stack_env(database_url: str, broker_url: str, **extra: str) -> dict[str, str]:
     """Environment for the API and workers under test: short sweeps and limits."""
     env = dict(os.environ)
-    routes = ",".join(f"{t}={q}" for t, q in DEFAULT_ROUTES.items())
     env.update({
         "DATABASE_URL": database_url,
         "BROKER_URL": broker_url,
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
-        "VITRINE_QUEUE_ROUTES": f"{routes},{DIAGNOSTIC_ROUTES}",
-        "VITRINE_TIME_LIMITS": f"user_profile=60/90,{DIAGNOSTIC_LIMITS}",
         "VITRINE_STALE_GRACE_S": "2",
         "VITRINE_REQUEUE_AFTER_S": "2",
         "VITRINE_SWEEP_INTERVAL_S": "1",
@@ -83,6 +81,11 @@ class Stack:
     def client(self) -> FlaskClient:
         return self.app.test_client()
 
+    @property
+    def celery(self) -> Celery:
+        """The API's Celery app (what it sends jobs and webhook events with)."""
+        return services_of(self.app).celery
+
     def key(self, tenant: str = "acme") -> str:
         """An API key for `tenant` (created once per stack)."""
         if tenant not in self._keys:
@@ -108,10 +111,26 @@ class Stack:
              until: tuple[str, ...] | None = None) -> dict:
         """Poll the API until the job reaches one of `until` (default: any terminal)."""
         wanted = until or tuple(s.value for s in JobStatus if s.is_terminal)
-        return wait_for(
+        job = wait_for(
             lambda: (job := self.get(job_id, tenant))["status"] in wanted and job,
             timeout, interval=0.1, what=f"job {job_id} to become {wanted}",
         )
+        self.check_result(job)
+        return job
+
+    def check_result(self, job: dict) -> None:
+        """A succeeded job's result has the shape its type declares, and the job is what
+        /openapi.json says a job of its type is."""
+        job_type = self.settings.job_types.get(job["type"])
+        if job["status"] == "succeeded" and job_type and job_type.result_schema:
+            job_type.result_schema.model_validate(job["result"])
+        self._job_schema.validate(job)
+
+    @cached_property
+    def _job_schema(self) -> jsonschema_rs.Validator:
+        spec = self.client.get("/openapi.json").json
+        return jsonschema_rs.Draft202012Validator(
+            {"$ref": "#/components/schemas/Job", "components": spec["components"]})
 
     def run(self, job_type: str, job_input: Any, tenant: str = "acme", timeout: float = 90,
             **body: Any) -> dict:
@@ -136,13 +155,13 @@ class Stack:
 
 def build_stack(backend: str, database_url: str, broker_url: str, *,
                 with_worker: bool = True, with_webhook_worker: bool = False,
-                **env_extra: str) -> Stack:
-    register_diagnostic_types()
+                job_types: tuple[JobType, ...] = TEST_JOB_TYPES, **env_extra: str) -> Stack:
     env = stack_env(database_url, broker_url, **env_extra)
     upgrade(database_url)
-    settings = Settings.from_env(env)
+    settings = Settings.from_env(env, job_types=job_types)
+    # Rows the tests change directly send their webhook events like the API's and workers'.
     stack = Stack(backend=backend, env=env, settings=settings, app=create_app(settings),
-                  db=Database(database_url))
+                  db=open_database(settings, make_celery(settings)))
     if with_worker:
         stack.workers.append(start_cpu_worker(env, name=f"cpu-{backend}"))
     if with_webhook_worker:

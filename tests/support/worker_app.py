@@ -1,11 +1,27 @@
-"""The real worker app plus the diagnostic job types: `celery -A tests.support.worker_app`."""
+"""The real worker plus the test suite's job types: `celery -A tests.support.worker_app`."""
 
-from tests.support.diagnostics import DIAGNOSTIC_HANDLERS, register_diagnostic_types
-from worker.handlers import HANDLERS
+from __future__ import annotations
 
-register_diagnostic_types()
-HANDLERS.update(DIAGNOSTIC_HANDLERS)
+from collections.abc import Iterable
 
-from worker.app import app  # noqa: E402  (tasks are registered from HANDLERS at import)
+from celery import Celery
 
-__all__ = ["app"]
+from shared.job_types import JobType
+from shared.settings import Settings
+from tests.support.diagnostics import DiagnosticFamily, DiagnosticGenerationFamily
+from tests.support.echo import EchoFamily
+from tests.support.job_types import TEST_JOB_TYPES
+from worker.contract import Family
+from worker.factory import create_worker, default_families
+
+
+def create_test_worker(extra_types: Iterable[JobType] = (),
+                       extra_families: Iterable[Family] = ()) -> Celery:
+    """The production families and the tests' own, configured from the environment."""
+    settings = Settings.from_env(job_types=(*TEST_JOB_TYPES, *extra_types))
+    return create_worker(settings, families=[
+        *default_families(), DiagnosticFamily(), DiagnosticGenerationFamily(), EchoFamily(),
+        *extra_families])
+
+
+app = create_test_worker()

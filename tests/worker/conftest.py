@@ -12,3 +12,11 @@ def embedder():
     from worker.models.sources import embedding_source
 
     return Embedder.load(embedding_source(""), "cpu")
+
+
+@pytest.fixture(scope="session")
+def intents(embedder):
+    """The zero-shot intent and sentiment classifiers over that model (as a gpu worker has)."""
+    from worker.generation.intents import IntentClassifier
+
+    return IntentClassifier(embedder)

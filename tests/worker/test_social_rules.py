@@ -33,24 +33,24 @@ NOT_ESCALATED = [
 
 
 @pytest.mark.parametrize(("message", "language", "intent"), ESCALATED)
-def test_defects_damage_refunds_threats_and_insults_are_escalated(embedder, message, language,
+def test_defects_damage_refunds_threats_and_insults_are_escalated(intents, message, language,
                                                                   intent):
     assert detect(message)[0] == language
-    result = classify(message, language, embedder)
+    result = classify(message, language, intents)
     assert result.intent == intent and result.escalate and result.reasons
     assert result.sentiment == "negative"
 
 
 @pytest.mark.parametrize(("message", "language", "intent", "topic"), NOT_ESCALATED)
-def test_questions_and_praise_are_not_escalated(embedder, message, language, intent, topic):
+def test_questions_and_praise_are_not_escalated(intents, message, language, intent, topic):
     assert detect(message)[0] == language
-    result = classify(message, language, embedder)
+    result = classify(message, language, intents)
     assert (result.intent, result.topic, result.escalate) == (intent, topic, False)
 
 
-def test_spam_is_recognised(embedder):
+def test_spam_is_recognised(intents):
     assert classify("Click here to win a free iPhone!!! crypto giveaway", "en",
-                    embedder).intent == "spam"
+                    intents).intent == "spam"
 
 
 def test_reply_settings_from_the_job_override_the_stored_ones_field_by_field():

@@ -12,22 +12,36 @@ from sqlalchemy import delete, select
 from shared.models import Catalog, CatalogItem, Job, Tenant, utcnow
 from shared.queues import make_celery
 from shared.status import JobStatus
+from tests.support.stack import build_stack
 from worker.sweeper import sweep
 
 
+@pytest.fixture(scope="module")
+def sweeper_stack(redis_server, database_factory):
+    """The API on a database and a Redis db of its own: a sweep acts on every row it finds,
+    so other tests' jobs must not be in its way (nor these in theirs)."""
+    built = build_stack("sqlite", database_factory("sqlite"),
+                        f"redis://127.0.0.1:{redis_server.port}/10", with_worker=False)
+    yield built
+    built.stop()
+
+
 @pytest.fixture
-def swept(api_only, redis_server):
+def swept(sweeper_stack):
     """A fresh Redis db for the stack's broker, and a helper that inserts job rows."""
+    api_only = sweeper_stack
     celery = make_celery(api_only.settings)
     broker = redis.Redis.from_url(api_only.settings.broker_url)
     broker.flushdb()
     api_only.key("sweeper")
     with api_only.db.session() as session:
         tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == "sweeper"))
-        session.execute(Job.__table__.update().where(Job.status.in_(["queued", "running"]))
+        # Earlier tests' rows of this tenant are settled, so that each test counts its own.
+        session.execute(Job.__table__.update()
+                        .where(Job.tenant_id == tenant_id, Job.status.in_(["queued", "running"]))
                         .values(status="canceled"))
-        # Other tests' catalogs wait for embeddings no worker of api_only will make.
-        session.execute(delete(CatalogItem))
+        session.execute(delete(CatalogItem).where(CatalogItem.catalog_id.in_(
+            select(Catalog.id).where(Catalog.tenant_id == tenant_id))))
 
     def insert(**values) -> uuid.UUID:
         now = utcnow()

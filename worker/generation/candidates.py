@@ -13,10 +13,10 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
+from worker.contract import JobContext, JobTimedOut
 from worker.generation.engine import REPETITION_PENALTY, TOP_P, GenerationRequest
 from worker.generation.prompts import Template
 from worker.generation.verify import Verdict
-from worker.runner import JobContext, JobTimedOut
 
 TOKENS_PER_WORD = 1.6  # English averages ~1.3 tokens a word; leave room for punctuation
 

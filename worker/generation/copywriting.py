@@ -10,16 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from shared.schemas.generation import GenerationOptions, ProductDescriptionInput
+from worker.contract import JobContext, Outcome
 from worker.generation.candidates import PromptSpec
 from worker.generation.compose import Unit
 from worker.generation.facts import FactSheet
 from worker.generation.inputs import parse_redacted
+from worker.generation.models import GenerationModels
 from worker.generation.prompts import INTRODUCE_PRODUCT, REWRITE_FACT, option_values
 from worker.generation.templates import fact_sentences, opening
 from worker.generation.text import words
 from worker.generation.writing import Writer, min_words_for, text_fields
-from worker.models.registry import ModelRegistry
-from worker.runner import JobContext, Outcome
 
 # Prompts beyond what the text can hold are wasted model time: plan for 1.2x the budget,
 # and let the model try the opening and the first facts only (the floor's own units).
@@ -52,7 +52,7 @@ def product_units(facts: FactSheet, options: GenerationOptions, variant: int, ma
     return units, specs
 
 
-def describe_product(job_input: dict[str, Any], models: ModelRegistry,
+def describe_product(job_input: dict[str, Any], models: GenerationModels,
                      context: JobContext) -> Outcome:
     request, redactions = parse_redacted(ProductDescriptionInput, job_input)
     options = request.options

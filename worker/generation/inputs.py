@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from shared.tenant_settings import redact_personal
-from worker.runner import parse_input
+from worker.contract import parse_input
 
 Model = TypeVar("Model", bound=BaseModel)
 

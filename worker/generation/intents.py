@@ -9,7 +9,6 @@ Escalated always: defects, damage, refunds, safety, abuse and threats (insults i
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -113,24 +112,20 @@ class ZeroShotClassifier:
         return max(scores, key=scores.get), scores
 
 
-_classifiers: dict[tuple[int, str], ZeroShotClassifier] = {}
-_lock = threading.Lock()
+class IntentClassifier:
+    """The zero-shot intent and sentiment classifiers over one embedding model; their
+    examples are embedded once, when it is built (a worker builds it at start-up)."""
 
-
-def _zero_shot(embedder: Embedder, kind: str) -> ZeroShotClassifier:
-    with _lock:
-        key = (id(embedder), kind)
-        if key not in _classifiers:
-            examples = ZERO_SHOT_EXAMPLES if kind == "intent" else SENTIMENT_EXAMPLES
-            _classifiers[key] = ZeroShotClassifier(embedder, examples)
-        return _classifiers[key]
+    def __init__(self, embedder: Embedder) -> None:
+        self.intent = ZeroShotClassifier(embedder, ZERO_SHOT_EXAMPLES)
+        self.sentiment = ZeroShotClassifier(embedder, SENTIMENT_EXAMPLES)
 
 
 def _hits(message: str) -> set[str]:
     return {name for name, pattern in RULES.items() if pattern.search(message)}
 
 
-def classify(message: str, language: str, embedder: Embedder) -> Intent:
+def classify(message: str, language: str, classifier: IntentClassifier) -> Intent:
     """The intent of `message`; escalation follows from what the rules found."""
     hits = _hits(message)
     scores: dict[str, float] = {}
@@ -152,7 +147,7 @@ def classify(message: str, language: str, embedder: Embedder) -> Intent:
     elif "purchase" in hits:
         intent, topic = "purchase_intent", None
     elif language == "en":
-        intent, scores = _zero_shot(embedder, "intent").classify(message)
+        intent, scores = classifier.intent.classify(message)
         topic = "product" if intent == "question" else None
         if intent == "complaint":
             topic = "service"
@@ -162,18 +157,18 @@ def classify(message: str, language: str, embedder: Embedder) -> Intent:
         reasons.append("delivery problem")
     if intent == "complaint" and not reasons:
         reasons.append("complaint")
-    sentiment = _sentiment(intent, hits, message, language, embedder, scores)
+    sentiment = _sentiment(intent, hits, message, language, classifier, scores)
     return Intent(intent, topic, sentiment, bool(reasons), reasons, scores)
 
 
-def _sentiment(intent: str, hits: set[str], message: str, language: str, embedder: Embedder,
-               scores: dict[str, float]) -> str:
+def _sentiment(intent: str, hits: set[str], message: str, language: str,
+               classifier: IntentClassifier, scores: dict[str, float]) -> str:
     if intent in {"abuse", "complaint"}:
         return "negative"
     if intent == "praise":
         return "positive"
     if language != "en":
         return "neutral"
-    label, sentiment_scores = _zero_shot(embedder, "sentiment").classify(message)
+    label, sentiment_scores = classifier.sentiment.classify(message)
     scores.update({f"sentiment_{k}": v for k, v in sentiment_scores.items()})
     return label

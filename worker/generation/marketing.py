@@ -13,14 +13,14 @@ import re
 from typing import Any
 
 from shared.schemas.generation import MarketingCopyInput
+from worker.contract import JobContext, Outcome
 from worker.generation.compose import Piece, Unit, join, word_count
 from worker.generation.copywriting import product_units
 from worker.generation.facts import Fact, FactSheet
 from worker.generation.inputs import parse_redacted
+from worker.generation.models import GenerationModels
 from worker.generation.text import words
 from worker.generation.writing import Writer, min_words_for
-from worker.models.registry import ModelRegistry
-from worker.runner import JobContext, Outcome
 
 INTROS = {
     "article": "Our guide to {topic} covers {count}.",
@@ -130,7 +130,7 @@ def _scenes(head: Piece | None, sections: list[list[Piece]], tail: Piece | None,
     return [{"scene": i + 1, **s} for i, s in enumerate(scenes)]
 
 
-def write_marketing_copy(job_input: dict[str, Any], models: ModelRegistry,
+def write_marketing_copy(job_input: dict[str, Any], models: GenerationModels,
                          context: JobContext) -> Outcome:
     request, redactions = parse_redacted(MarketingCopyInput, job_input)
     options = request.options

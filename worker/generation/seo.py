@@ -11,12 +11,14 @@ import re
 from typing import Any
 
 from shared.schemas.generation import SeoMetadataInput
+from worker.contract import JobContext, Outcome, QualityCheckFailed
 from worker.generation import candidates
 from worker.generation.candidates import Generation, PromptSpec
 from worker.generation.checks import CheckResult, check_no_pii
 from worker.generation.facts import FactSheet
 from worker.generation.inputs import parse_redacted
 from worker.generation.meta import meta_problems
+from worker.generation.models import GenerationModels
 from worker.generation.prompts import SEO_METADATA
 from worker.generation.seo_fields import (
     ALT_MAX,
@@ -36,8 +38,6 @@ from worker.generation.seo_fields import (
 )
 from worker.generation.verify import fact_problems
 from worker.generation.writing import Writer
-from worker.models.registry import ModelRegistry
-from worker.runner import JobContext, Outcome, QualityCheckFailed
 
 LINE = re.compile(r"^\s*(?:\*\*)?(title|meta title|description|meta description|keywords)"
                   r"(?:\*\*)?\s*:\s*(.*)$", re.I)
@@ -154,7 +154,7 @@ def seo_checks(fields: dict[str, Any], facts: FactSheet) -> list[CheckResult]:
     ]
 
 
-def write_seo_metadata(job_input: dict[str, Any], models: ModelRegistry,
+def write_seo_metadata(job_input: dict[str, Any], models: GenerationModels,
                        context: JobContext) -> Outcome:
     request, redactions = parse_redacted(SeoMetadataInput, job_input)
     facts = FactSheet.from_product(request.product)

@@ -14,6 +14,7 @@ from typing import Any
 
 from shared.schemas.generation import LocalisedText, ReplySettings, SocialReplyInput
 from shared.tenant_settings import load as load_tenant_settings
+from worker.contract import JobContext, Outcome
 from worker.generation.candidates import PromptSpec
 from worker.generation.checks import check_complete, check_no_pii
 from worker.generation.compose import Piece, join, model_share, word_count
@@ -21,13 +22,12 @@ from worker.generation.facts import Fact, FactSheet
 from worker.generation.inputs import parse_redacted
 from worker.generation.intents import Intent, classify
 from worker.generation.language import detect, same_language
+from worker.generation.models import GenerationModels
 from worker.generation.prompts import SOCIAL_ACK, option_values
 from worker.generation.replies import has_full_replies, sentence
 from worker.generation.templates import fact_sentences
 from worker.generation.text import words
 from worker.generation.writing import Writer
-from worker.models.registry import ModelRegistry
-from worker.runner import JobContext, Outcome
 
 # A fact answers a question when the two are at least this similar (all-MiniLM-L6-v2):
 # "How many sheets does it staple?" / "Staples up to 20 sheets" scored 0.6-0.7, unrelated
@@ -127,12 +127,11 @@ def _model_acknowledgement(writer: Writer, request: SocialReplyInput, language: 
     return Piece(best.text, "model", "ack", best.support) if best else None
 
 
-def reply_to_social(job_input: dict[str, Any], models: ModelRegistry,
+def reply_to_social(job_input: dict[str, Any], models: GenerationModels,
                     context: JobContext) -> Outcome:
     request, redactions = parse_redacted(SocialReplyInput, job_input)
     language = detect(request.message, fallback=request.options.language)[0]
-    embedder = models.require_embedder()
-    intent = classify(request.message, language, embedder)
+    intent = classify(request.message, language, models.intents)
     settings = reply_settings(request.reply_settings, _stored_replies(context))
     extra = [Fact(request.message, "message")] + [
         Fact(t, "reply_settings") for t in _setting_texts(settings)]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.schemas.generation import GenerationOptions
+from worker.contract import JobContext, Outcome, QualityCheckFailed
 from worker.generation import candidates
 from worker.generation.candidates import Generation, PromptSpec
 from worker.generation.checks import CheckResult, final_checks
@@ -26,9 +27,8 @@ from worker.generation.compose import (
     word_count,
 )
 from worker.generation.facts import FactSheet
+from worker.generation.models import GenerationModels
 from worker.generation.verify import Verifier
-from worker.models.registry import ModelRegistry
-from worker.runner import JobContext, Outcome, QualityCheckFailed
 
 
 def min_words_for(max_words: int) -> int:
@@ -40,7 +40,7 @@ def min_words_for(max_words: int) -> int:
 class Writer:
     """One job's generation run: its backend, verifier, seed and everything generated."""
 
-    models: ModelRegistry
+    models: GenerationModels
     context: JobContext
     options: GenerationOptions
     facts: FactSheet

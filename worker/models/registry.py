@@ -1,4 +1,5 @@
-"""The models one worker process holds, loaded once at process start for its queues."""
+"""The models one worker process holds, loaded once at process start for the families its
+queues need (worker.runtime), and shared by them: one embedding model serves them all."""
 
 from __future__ import annotations
 
@@ -7,28 +8,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
 
-from shared.queues import CPU_QUEUE, GPU_QUEUE
 from shared.settings import Settings
 from worker.models.embeddings import Embedder
 from worker.models.encode_batching import SharedEncoder
 from worker.models.generation import Generator
 from worker.models.sources import ModelLoadError, ModelSource, embedding_source, generation_source
-
-# What each queue's jobs need. Queues not listed (maintenance, webhooks) need no model.
-QUEUE_MODELS: dict[str, tuple[str, ...]] = {
-    CPU_QUEUE: ("embedding",),
-    # Social replies classify intent with the embedding model before generating.
-    GPU_QUEUE: ("generation", "embedding"),
-}
-
-
-def models_for_queues(queues: Iterable[str]) -> list[str]:
-    needed: list[str] = []
-    for queue in queues:
-        for kind in QUEUE_MODELS.get(queue, ()):
-            if kind not in needed:
-                needed.append(kind)
-    return needed
 
 
 def resolve_sources(kinds: Iterable[str], settings: Settings) -> dict[str, ModelSource]:
@@ -85,9 +69,8 @@ def load_generation_backend(source: ModelSource, device: str,
 
 @dataclass
 class ModelRegistry:
-    """Loaded models by kind; a task asking for one its worker did not load is misrouted."""
+    """Loaded models by kind; a family asking for one its worker did not load is misrouted."""
 
-    device: str
     embedder: Embedder | None = None
     generation: GenerationBackend | None = None
     # Concurrent jobs of a threads-pool worker encode their few texts in shared batches.
@@ -96,7 +79,7 @@ class ModelRegistry:
     @classmethod
     def load(cls, sources: dict[str, ModelSource], device: str,
              settings: Settings) -> ModelRegistry:
-        registry = cls(device=device)
+        registry = cls()
         if "embedding" in sources:
             registry.embedder = Embedder.load(sources["embedding"], device)
             registry.shared_encoder = SharedEncoder(registry.embedder)

@@ -59,17 +59,18 @@ def behaviour_features(
 ) -> dict:
     """Recency, frequency, monetary value, order intervals, activity and price band."""
     purchases = [e for e in events if e.type is EventType.PURCHASE]
-    orders = group_orders(purchases)
+    return {**_order_features(group_orders(purchases), as_of),
+            **_activity_features(events, as_of),
+            **_price_features(purchases, price_band_edges)}
+
+
+def _order_features(orders: list[Order], as_of: datetime) -> dict:
+    """RFM's inputs and the rhythm of buying: days since the last order, between orders."""
     monetary = sum(order.total for order in orders)
     gaps = [
         (later.placed_at - earlier.placed_at).total_seconds() / SECONDS_PER_DAY
         for earlier, later in zip(orders, orders[1:], strict=False)
     ]
-    unit_prices = [e.price for e in purchases if e.price is not None]
-    median_unit_price = statistics.median(unit_prices) if unit_prices else None
-    counts = Counter(e.type.value for e in events)
-    first_seen = min(e.timestamp for e in events)
-    last_seen = max(e.timestamp for e in events)
     return {
         "recency_days": _days((as_of - orders[-1].placed_at).total_seconds()) if orders else None,
         "frequency": len(orders),
@@ -78,6 +79,15 @@ def behaviour_features(
         "mean_days_between_purchases": round(statistics.fmean(gaps), 2) if gaps else None,
         "median_days_between_purchases": round(statistics.median(gaps), 2) if gaps else None,
         "units_purchased": sum(order.units for order in orders),
+    }
+
+
+def _activity_features(events: list[ShopperEvent], as_of: datetime) -> dict:
+    """What the shopper did, and over how long: every event counts, not only purchases."""
+    counts = Counter(e.type.value for e in events)
+    first_seen = min(e.timestamp for e in events)
+    last_seen = max(e.timestamp for e in events)
+    return {
         "distinct_items": len({e.item_id or e.title for e in events
                                if e.type is not EventType.SEARCH}),
         "event_counts": {t.value: counts.get(t.value, 0) for t in EventType},
@@ -85,8 +95,17 @@ def behaviour_features(
         "last_seen": last_seen.isoformat().replace("+00:00", "Z"),
         "tenure_days": _days((as_of - first_seen).total_seconds()),
         "active_days": len({e.timestamp.date() for e in events}),
+    }
+
+
+def _price_features(purchases: list[ShopperEvent],
+                    edges: tuple[float, float, float]) -> dict:
+    """The median unit price paid and its band (budget, mid, premium, luxury)."""
+    unit_prices = [e.price for e in purchases if e.price is not None]
+    median_unit_price = statistics.median(unit_prices) if unit_prices else None
+    return {
         "median_unit_price": round(median_unit_price, 2) if median_unit_price is not None else None,
-        "price_band": price_band(median_unit_price, price_band_edges),
+        "price_band": price_band(median_unit_price, edges),
     }
 
 

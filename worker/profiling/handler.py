@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import cache
+from dataclasses import dataclass
 from typing import Any
 
 from shared.models import utcnow
 from shared.schemas.user_profile import EventType, UserProfileInput
+from worker.contract import JobContext, Outcome, parse_input
 from worker.models.embeddings import Embedder
-from worker.models.registry import ModelRegistry
 from worker.profiling.features import (
     DEFAULT_PRICE_BAND_EDGES,
     behaviour_features,
@@ -17,14 +17,16 @@ from worker.profiling.features import (
 )
 from worker.profiling.interests import TaxonomyCache, event_text, interest_profile
 from worker.profiling.segments import rfm
-from worker.runner import JobContext, Outcome, parse_input
 
 SPEND_SHARE_ENTRIES = 10
 
 
-@cache
-def _taxonomies(embedder: Embedder) -> TaxonomyCache:
-    return TaxonomyCache(embedder)
+@dataclass(frozen=True)
+class ProfilingModels:
+    """What profile_user uses, prepared once per worker process by ProfilingFamily."""
+
+    embedder: Embedder
+    taxonomies: TaxonomyCache
 
 
 def _spend_share(purchases, monetary: float, best_tag_by_text: dict[str, str]) -> list[dict]:
@@ -51,17 +53,17 @@ def _spend_share(purchases, monetary: float, best_tag_by_text: dict[str, str]) -
 
 
 def profile_user(
-    job_input: dict[str, Any], models: ModelRegistry, context: JobContext
+    job_input: dict[str, Any], models: ProfilingModels, context: JobContext
 ) -> Outcome:
     request = parse_input(UserProfileInput, job_input)
-    embedder = models.require_embedder()
+    embedder = models.embedder
     as_of = request.as_of or utcnow()
     events = [e for e in request.events if e.timestamp <= as_of]
     features = behaviour_features(
         events, as_of, request.price_band_edges or DEFAULT_PRICE_BAND_EDGES
     )
     custom = tuple((t.name, t.description) for t in request.taxonomy) if request.taxonomy else None
-    taxonomy = _taxonomies(embedder).get(custom)
+    taxonomy = models.taxonomies.get(custom)
     interests = interest_profile(events, as_of, taxonomy, embedder, request.top_tags)
     purchases = [e for e in events if e.type is EventType.PURCHASE]
     features["spend_share"] = _spend_share(

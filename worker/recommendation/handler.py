@@ -3,25 +3,36 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from shared.catalogs import find_catalog
 from shared.schemas.catalogs import RecommendationInput
-from worker.models.registry import ModelRegistry
+from worker.contract import InvalidJobInput, JobContext, Outcome, parse_input
+from worker.models.embeddings import Embedder
+from worker.models.encode_batching import SharedEncoder
 from worker.recommendation.cooccurrence import CooccurrenceCache
 from worker.recommendation.index import CatalogIndex, IndexCache
 from worker.recommendation.ranker import HistoryEntry, allowed, popular, rank
-from worker.runner import InvalidJobInput, JobContext, Outcome, parse_input
-
-INDEXES = IndexCache()
-COOCCURRENCE = CooccurrenceCache()
 
 
-def _inline_index(request: RecommendationInput, models: ModelRegistry) -> CatalogIndex:
+@dataclass(frozen=True)
+class RecommendationModels:
+    """What recommend uses, one per worker process (RecommendationFamily): the embedding
+    model, the encoder concurrent jobs share, and the catalogs' matrices and co-occurrence,
+    cached by version."""
+
+    embedder: Embedder
+    encoder: SharedEncoder
+    indexes: IndexCache
+    cooccurrence: CooccurrenceCache
+
+
+def _inline_index(request: RecommendationInput, models: RecommendationModels) -> CatalogIndex:
     import numpy as np
 
     items = request.candidates or []
-    vectors = models.require_shared_encoder().encode([item.embedded_text() for item in items])
+    vectors = models.encoder.encode([item.embedded_text() for item in items])
     return CatalogIndex(
         catalog_id=uuid.UUID(int=0), version=0, ids=[i.id for i in items],
         position={item.id: n for n, item in enumerate(items)}, vectors=vectors,
@@ -33,7 +44,7 @@ def _inline_index(request: RecommendationInput, models: ModelRegistry) -> Catalo
 
 
 def _history(request: RecommendationInput, index: CatalogIndex,
-             models: ModelRegistry) -> list[HistoryEntry]:
+             models: RecommendationModels) -> list[HistoryEntry]:
     ordered = list(request.history)
     if ordered and all(h.timestamp for h in ordered):
         ordered.sort(key=lambda h: h.timestamp)
@@ -47,13 +58,14 @@ def _history(request: RecommendationInput, index: CatalogIndex,
             to_encode.append(entry)
         entries.append(entry)
     if to_encode:  # free-text items, or catalog items not embedded yet
-        vectors = models.require_shared_encoder().encode([e.title for e in to_encode])
+        vectors = models.encoder.encode([e.title for e in to_encode])
         for entry, vector in zip(to_encode, vectors, strict=True):
             entry.vector = vector
     return entries
 
 
-def recommend(job_input: dict[str, Any], models: ModelRegistry, context: JobContext) -> Outcome:
+def recommend(job_input: dict[str, Any], models: RecommendationModels,
+              context: JobContext) -> Outcome:
     request = parse_input(RecommendationInput, job_input)
     counts = cooccurrence = None
     if request.catalog_id:
@@ -61,10 +73,10 @@ def recommend(job_input: dict[str, Any], models: ModelRegistry, context: JobCont
             catalog = find_catalog(session, context.tenant_id, request.catalog_id)
         if catalog is None:
             raise InvalidJobInput(f"catalog {request.catalog_id!r} no longer exists")
-        index = INDEXES.get(context.db, catalog.id, catalog.version,
-                            context.settings.ann_min_items)
-        cooccurrence, counts = COOCCURRENCE.get(context.db, catalog.id, index.position,
-                                                (catalog.events_version, catalog.version))
+        index = models.indexes.get(context.db, catalog.id, catalog.version,
+                                   context.settings.ann_min_items)
+        cooccurrence, counts = models.cooccurrence.get(
+            context.db, catalog.id, index.position, (catalog.events_version, catalog.version))
     else:
         index = _inline_index(request, models)
     history = _history(request, index, models)
@@ -75,7 +87,7 @@ def recommend(job_input: dict[str, Any], models: ModelRegistry, context: JobCont
         items = rank(index, history, cooccurrence, filters=request.filters, k=request.k,
                      exclude_seen=request.exclude_seen, diversity=request.diversity)
         strategy = "personalised"
-    source = models.require_embedder().source
+    source = models.embedder.source
     return Outcome(result={"items": items, "strategy": strategy, "catalog_items": len(index),
                            "catalog_version": index.version,
                            "search": "hnsw" if index.ann is not None else "exact"},

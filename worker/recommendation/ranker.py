@@ -65,17 +65,43 @@ def popular(index: CatalogIndex, counts: np.ndarray | None, mask: np.ndarray,
 
 def rank(index: CatalogIndex, history: list[HistoryEntry], cooccurrence: sparse.csr_matrix | None,
          *, filters: Filters, k: int, exclude_seen: bool, diversity: float) -> list[dict]:
+    """The k best items for this history, each with the reason it was chosen."""
+    weights, profile = _profile(history)
+    scored = _score(index, history, weights, profile, cooccurrence)
+    candidates = _eligible(index, scored.positions, history, filters, exclude_seen)
+    if len(candidates) == 0:
+        return []
+    chosen = _select(candidates, scored.score, scored.vectors, k, diversity)
+    return _explain(index, history, weights, scored, chosen)
+
+
+@dataclass
+class _Scored:
+    """The items a history was scored against, and how."""
+
+    positions: np.ndarray  # their places in the index
+    vectors: np.ndarray  # their embeddings
+    co: np.ndarray  # (items, history): co-occurrence with each history entry
+    scale: float  # evens co-occurrence with the z-scored text score; 0 when there is none
+    score: np.ndarray  # the blended score
+
+
+def _profile(history: list[HistoryEntry]) -> tuple[np.ndarray, np.ndarray]:
+    """Each entry's weight, and the unit-length weighted sum of their vectors."""
     weigh(history)
     weights = np.array([h.weight for h in history])
     profile = (weights[:, None] * np.stack([h.vector for h in history])).sum(axis=0)
     profile /= np.linalg.norm(profile) or 1.0
+    return weights, profile
+
+
+def _score(index: CatalogIndex, history: list[HistoryEntry], weights: np.ndarray,
+           profile: np.ndarray, cooccurrence: sparse.csr_matrix | None) -> _Scored:
+    """Text similarity to the profile (z-scored), blended with co-occurrence when known."""
     pool = index.candidates(profile)
     positions = np.arange(len(index)) if pool is None else np.asarray(pool)
     vectors = index.vectors if pool is None else index.vectors[positions]  # no copy when exact
     text = _zscore(vectors @ profile)
-
-    history_vectors = np.stack([h.vector for h in history])
-    similarity = vectors @ history_vectors.T  # (candidates, history)
     co = np.zeros((len(positions), len(history)))
     known = [column for column, entry in enumerate(history) if entry.position is not None]
     if cooccurrence is not None and known:
@@ -84,26 +110,34 @@ def rank(index: CatalogIndex, history: list[HistoryEntry], cooccurrence: sparse.
     co_total = co @ weights
     scale = COOCCURRENCE_SCALE / co_total.max() if co_total.max() > 0 else 0.0
     score = TEXT_WEIGHT * text + (1 - TEXT_WEIGHT) * co_total * scale if scale else text
+    return _Scored(positions, vectors, co, scale, score)
 
+
+def _eligible(index: CatalogIndex, positions: np.ndarray, history: list[HistoryEntry],
+              filters: Filters, exclude_seen: bool) -> np.ndarray:
+    """Rows of `positions` that pass the filters (and were not seen, if asked)."""
     mask = allowed(index, filters)[positions]
     if exclude_seen:
         seen = {h.position for h in history if h.position is not None}
         mask &= np.array([p not in seen for p in positions], dtype=bool)
-    candidates = np.flatnonzero(mask)
-    if len(candidates) == 0:
-        return []
-    chosen = _select(candidates, score, vectors, k, diversity)
+    return np.flatnonzero(mask)
 
-    # Why: the history item that contributes most to this item's score.
-    contribution = weights[None, :] * (TEXT_WEIGHT * similarity + (1 - TEXT_WEIGHT) * co * scale)
+
+def _explain(index: CatalogIndex, history: list[HistoryEntry], weights: np.ndarray,
+             scored: _Scored, chosen: list[int]) -> list[dict]:
+    """Each chosen item, with the history entry that contributes most to its score."""
+    similarity = scored.vectors @ np.stack([h.vector for h in history]).T  # (items, history)
+    contribution = weights[None, :] * (TEXT_WEIGHT * similarity
+                                       + (1 - TEXT_WEIGHT) * scored.co * scored.scale)
     results = []
     for row in chosen:
         source = history[int(np.argmax(contribution[row]))]
+        position = scored.positions[row]
         results.append({
-            "id": index.ids[positions[row]], "score": round(float(score[row]), 4),
-            "reason": "similar_to_history" if not co[row].any() else "bought_together",
+            "id": index.ids[position], "score": round(float(scored.score[row]), 4),
+            "reason": "similar_to_history" if not scored.co[row].any() else "bought_together",
             "reason_text": f"because you {VERBS[source.event]} {source.title}",
-            "title": index.titles[positions[row]],
+            "title": index.titles[position],
         })
     return results
 

@@ -1,7 +1,9 @@
 """One attempt of one webhook delivery, and what follows from its outcome.
 
-A delivery is claimed with a conditional UPDATE (pending and due -> sending), so duplicate
-messages and the sweeper's re-sends never send one attempt twice. Outcomes: 2xx succeeds;
+Every status change is a conditional UPDATE through the delivery state machine
+(shared.lifecycle.delivery_update): a delivery is claimed pending and due -> sending, so
+duplicate messages and the sweeper's re-sends never send one attempt twice, and only the
+sender holding it (sending) records its outcome. Outcomes: 2xx succeeds;
 410 Gone disables the URL for the tenant; a refused address fails at once; anything else
 (other statuses, redirects, timeouts, connection errors) is retried for a `completed` event
 until the retry window has passed, and not retried for best-effort events.
@@ -14,14 +16,14 @@ import uuid
 from datetime import datetime, timedelta
 
 from celery import Celery
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from shared import lifecycle
 from shared.db import Database
+from shared.dispatch import send_delivery
 from shared.models import DisabledWebhookUrl, WebhookAttempt, WebhookDelivery, utcnow
 from shared.settings import Settings
 from shared.status import DeliveryStatus
-from shared.webhooks.outbox import send_delivery
 from shared.webhooks.secrets import tenant_secrets
 from vitrine_client.webhooks import sign
 from worker.webhooks.schedule import gives_up, next_delay_s
@@ -46,7 +48,7 @@ def deliver(db: Database, settings: Settings, celery: Celery, delivery_id: uuid.
             return "skipped"
         disabled = session.get(DisabledWebhookUrl, (delivery.tenant_id, delivery.url))
         if disabled is not None:
-            _finish(delivery, DeliveryStatus.DISABLED, now,
+            _finish(session, delivery_id, DeliveryStatus.DISABLED, now,
                     f"url disabled on {disabled.disabled_at.isoformat()}: {disabled.reason}")
             return DeliveryStatus.DISABLED.value
         secrets = tenant_secrets(session, delivery.tenant_id, now).active()
@@ -66,23 +68,26 @@ def deliver(db: Database, settings: Settings, celery: Celery, delivery_id: uuid.
 def _claim(session, delivery_id: uuid.UUID, now: datetime) -> WebhookDelivery | None:
     """pending and due -> sending, or None when another sender has it or it is not due."""
     return session.scalars(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id,
-               WebhookDelivery.status == DeliveryStatus.PENDING.value,
-               WebhookDelivery.next_attempt_at <= now + EARLY_TOLERANCE)
-        .values(status=DeliveryStatus.SENDING.value, sending_since=now)
-        .returning(WebhookDelivery)
-        .execution_options(synchronize_session=False, populate_existing=True)
+        lifecycle.delivery_update(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.next_attempt_at <= now + EARLY_TOLERANCE,
+            from_statuses=[DeliveryStatus.PENDING], to=DeliveryStatus.SENDING,
+            sending_since=now,
+        ).returning(WebhookDelivery).execution_options(populate_existing=True)
     ).one_or_none()
 
 
-def _finish(delivery: WebhookDelivery, status: DeliveryStatus, now: datetime,
-            error: str | None) -> None:
-    delivery.status = status.value
-    delivery.finished_at = now
-    delivery.next_attempt_at = None
-    delivery.sending_since = None
-    delivery.last_error = error
+def _move(session, delivery_id: uuid.UUID, to: DeliveryStatus, **values) -> bool:
+    """sending -> `to` for the attempt this sender holds; False if it no longer holds it."""
+    return session.execute(lifecycle.delivery_update(
+        WebhookDelivery.id == delivery_id, from_statuses=[DeliveryStatus.SENDING], to=to,
+        **values)).rowcount == 1
+
+
+def _finish(session, delivery_id: uuid.UUID, status: DeliveryStatus, now: datetime,
+            error: str | None, **values) -> bool:
+    return _move(session, delivery_id, status, finished_at=now, next_attempt_at=None,
+                 sending_since=None, last_error=error, **values)
 
 
 def _describe(result: PostResult) -> str | None:
@@ -109,31 +114,39 @@ def _record(db: Database, settings: Settings, delivery_id: uuid.UUID, number: in
             status_code=code, latency_ms=result.latency_ms, error=error,
             response_excerpt=result.excerpt,
         ))
-        delivery.attempt_count = number
+        countdown = None
         if code is not None and 200 <= code < 300:
-            _finish(delivery, DeliveryStatus.SUCCEEDED, now, None)
-            return DeliveryStatus.SUCCEEDED.value, None
-        if code == 410:
-            _disable_url(session, delivery, now)
-            return DeliveryStatus.DISABLED.value, None
-        if result.refused or delivery.best_effort or gives_up(
+            status = DeliveryStatus.SUCCEEDED
+            held = _finish(session, delivery_id, status, now, None, attempt_count=number)
+        elif code == 410:
+            status = DeliveryStatus.DISABLED
+            held = _disable_url(session, delivery, now, attempt_count=number)
+        elif result.refused or delivery.best_effort or gives_up(
                 delivery.created_at, now, settings.webhook_retry_window_s):
-            _finish(delivery, DeliveryStatus.FAILED, now, error)
-            return DeliveryStatus.FAILED.value, None
-        delay = next_delay_s(number, settings.webhook_retry_delays_s)
-        delivery.status = DeliveryStatus.PENDING.value
-        delivery.sending_since = None
-        delivery.last_error = error
-        delivery.next_attempt_at = now + timedelta(seconds=delay)
-        countdown = delay if delay <= MAX_COUNTDOWN_S else None
-        delivery.dispatched_for = delivery.next_attempt_at if countdown is not None else None
-        return DeliveryStatus.PENDING.value, countdown
+            status = DeliveryStatus.FAILED
+            held = _finish(session, delivery_id, status, now, error, attempt_count=number)
+        else:
+            status = DeliveryStatus.PENDING
+            delay = next_delay_s(number, settings.webhook_retry_delays_s)
+            next_at = now + timedelta(seconds=delay)
+            countdown = delay if delay <= MAX_COUNTDOWN_S else None
+            held = _move(session, delivery_id, status, attempt_count=number, sending_since=None,
+                         last_error=error, next_attempt_at=next_at,
+                         dispatched_for=next_at if countdown is not None else None)
+        if not held:
+            # The sweeper released it: it took this sender for dead, and the delivery is
+            # pending (or with another sender) again. The attempt is kept; its outcome is not.
+            log.warning("event=webhook_outcome_dropped delivery=%s attempt=%d outcome=%s",
+                        delivery_id, number, status)
+            return "released", None
+        return status.value, countdown
 
 
-def _disable_url(session, delivery: WebhookDelivery, now: datetime) -> None:
+def _disable_url(session, delivery: WebhookDelivery, now: datetime, **values) -> bool:
     """410 Gone: the receiver says this URL is finished with; stop every pending event too."""
     reason = f"answered 410 Gone to delivery {delivery.id}"
-    _finish(delivery, DeliveryStatus.DISABLED, now, reason)
+    if not _finish(session, delivery.id, DeliveryStatus.DISABLED, now, reason, **values):
+        return False
     if session.get(DisabledWebhookUrl, (delivery.tenant_id, delivery.url)) is None:
         try:
             with session.begin_nested():
@@ -141,14 +154,11 @@ def _disable_url(session, delivery: WebhookDelivery, now: datetime) -> None:
                                                disabled_at=now, reason=reason))
         except IntegrityError:
             pass  # another event's 410 disabled it at the same moment
-    session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.tenant_id == delivery.tenant_id,
-               WebhookDelivery.url == delivery.url,
-               WebhookDelivery.status == DeliveryStatus.PENDING.value)
-        .values(status=DeliveryStatus.DISABLED.value, finished_at=now, next_attempt_at=None,
-                last_error=f"url disabled: {reason}")
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(lifecycle.delivery_update(
+        WebhookDelivery.tenant_id == delivery.tenant_id, WebhookDelivery.url == delivery.url,
+        from_statuses=[DeliveryStatus.PENDING], to=DeliveryStatus.DISABLED,
+        finished_at=now, next_attempt_at=None, last_error=f"url disabled: {reason}",
+    ))
     log.warning("event=webhook_url_disabled tenant=%s url=%s", delivery.tenant_id, delivery.url)
+    return True
 
