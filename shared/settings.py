@@ -97,6 +97,13 @@ def _parse_candidates(raw: str) -> int:
     return value
 
 
+def _parse_scheduler(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in {"continuous", "static"}:
+        raise ValueError("expected continuous or static")
+    return value
+
+
 def _parse_backend(raw: str) -> str:
     value = raw.strip().lower()
     if value not in {"transformers", "openai"}:
@@ -177,6 +184,10 @@ _VARIABLES: tuple[_Variable, ...] = (
               "GGUF file name inside VITRINE_GENERATION_MODEL, when the model is a GGUF."),
     _Variable("generation_max_batch_size", "VITRINE_GENERATION_MAX_BATCH_SIZE", "16", _parse_int,
               "Most prompts one batched generate call takes; 1 turns batching off."),
+    _Variable("generation_scheduler", "VITRINE_GENERATION_SCHEDULER", "continuous",
+              _parse_scheduler,
+              "`continuous`: rows leave the batch when they finish and waiting prompts join, "
+              "earliest deadline first; `static`: one `generate` per gathered batch."),
     _Variable("generation_max_wait_ms", "VITRINE_GENERATION_MAX_WAIT_MS", "50",
               _parse_positive_float,
               "How long a batch waits for the next prompt after the last one arrived "
@@ -245,6 +256,7 @@ class Settings:
     generation_model: str
     generation_gguf_file: str
     generation_max_batch_size: int
+    generation_scheduler: str
     generation_max_wait_ms: float
     generation_candidates: int
     block_unsupported_facts: bool

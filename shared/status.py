@@ -53,6 +53,8 @@ class ErrorCode(StrEnum):
     TIMEOUT = "timeout"
     WORKER_LOST = "worker_lost"
     QUALITY_CHECK_FAILED = "quality_check_failed"
+    # Could not get its turn on a shared model before its time limit: a queue, not a fault.
+    DEADLINE_EXCEEDED = "deadline_exceeded"
 
 
 class DeliveryStatus(_StateMachine, StrEnum):

@@ -37,6 +37,11 @@ class JobTimedOut(RuntimeError):
     """A handler gave up at its deadline (pools without Celery time limits, e.g. threads)."""
 
 
+class DeadlineExceeded(JobTimedOut):
+    """The job could not get its turn on a shared model in time; it fails early with
+    `deadline_exceeded` (and the measured throughput) instead of holding a slot."""
+
+
 class QualityCheckFailed(RuntimeError):
     """Every attempt failed a blocking check; `details` (the attempts) is kept as the result."""
 

@@ -25,6 +25,7 @@ from shared.models import Job, utcnow
 from shared.settings import Settings
 from shared.status import ErrorCode, JobStatus
 from worker.contract import (
+    DeadlineExceeded,
     Handler,
     InvalidJobInput,
     JobContext,
@@ -77,6 +78,8 @@ class JobRunner:
                              soft_limit_s=soft)
         try:
             outcome = handler(context)
+        except DeadlineExceeded as exc:
+            return self._fail(claim, ErrorCode.DEADLINE_EXCEEDED, str(exc))
         except (SoftTimeLimitExceeded, JobTimedOut):
             return self._fail(claim, ErrorCode.TIMEOUT, f"job exceeded its {soft:g}s time limit")
         except QualityCheckFailed as exc:

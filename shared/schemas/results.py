@@ -112,6 +112,9 @@ class CopyResult(ResultModel):
     prompt: Audit
     decoding: Audit
     generations: list[Audit] = Field(description="Every candidate and each sentence's verdict.")
+    timings: dict[str, float] = Field(
+        description="batch_wait_s: how long its prompts waited for a batch slot; "
+                    "generation_s: how long they were being generated.")
     redactions: dict[str, int]
 
 
@@ -135,6 +138,7 @@ class SeoMetadataResult(ResultModel):
     prompt: Audit
     decoding: Audit
     generations: list[Audit]
+    timings: dict[str, float]
     redactions: dict[str, int]
 
 
@@ -173,4 +177,5 @@ class SocialReplyResult(ResultModel):
     facts: Audit
     prompt: Audit
     generations: list[Audit]
+    timings: dict[str, float]
     redactions: dict[str, int]

@@ -37,7 +37,10 @@ class GenerateInput(StrictModel):
     prompt: str
     fail: bool = False
     max_words: int = 20
-    seed: int = 1  # not bounded: a seed torch cannot take makes the batch raise
+    seed: int = 1
+    # The request then carries a seed beyond 64 bits, which torch cannot take: a genuine
+    # failure inside the batcher (the API itself refuses such a number in any input).
+    unusable_seed: bool = False
     temperature: float = 0.7
 
 
@@ -110,8 +113,9 @@ class DiagnosticGenerationFamily:
         spec = PromptSpec("diag", Template("diag_generate/v1", "You are a helpful assistant.",
                                            "{prompt}"), {"prompt": request.prompt},
                           max_words=request.max_words, one_sentence=False)
+        seed = 2**70 if request.unusable_seed else request.seed
         made = generate(self.backend, [spec], candidates=self.candidates,
-                        temperature=request.temperature, seed=request.seed, context=job)
+                        temperature=request.temperature, seed=seed, context=job)
         generations = [g.as_dict() for g in made]
         if request.fail:
             raise QualityCheckFailed("planted failure", {"generations": generations})

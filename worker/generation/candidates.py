@@ -8,12 +8,13 @@ input and seed give the same candidates. Every generation is kept for the audit.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
-from worker.contract import JobContext, JobTimedOut
+from worker.contract import DeadlineExceeded, JobContext, JobTimedOut
 from worker.generation.engine import REPETITION_PENALTY, TOP_P, GenerationRequest
 from worker.generation.prompts import Template
 from worker.generation.verify import Verdict
@@ -50,6 +51,9 @@ class Generation:
     tokens: int
     finish_reason: str
     batch_size: int
+    max_new_tokens: int = 0
+    waited_s: float = 0.0  # in the batcher's queue before its first decode step
+    generate_s: float = 0.0
     verdicts: list[Verdict] = field(default_factory=list)
     used: list[str] = field(default_factory=list)  # sentences that made it into the result
 
@@ -57,7 +61,8 @@ class Generation:
         return {"key": self.key, "candidate": self.candidate, "seed": self.seed,
                 "temperature": self.temperature, "template_id": self.template_id,
                 "text": self.text, "tokens": self.tokens, "finish_reason": self.finish_reason,
-                "batch_size": self.batch_size,
+                "batch_size": self.batch_size, "waited_s": self.waited_s,
+                "generate_s": self.generate_s,
                 "sentences": [v.as_dict() for v in self.verdicts], "used": self.used}
 
 
@@ -72,6 +77,7 @@ def generate(backend, specs: list[PromptSpec], *, candidates: int, temperature: 
     """Every spec x candidate, submitted together; waits within the job's deadline."""
     if temperature <= 0:
         candidates = 1  # greedy candidates would all be the same text
+    deadline = time.monotonic() + context.seconds_left()
     pending: list[tuple[Generation, Future]] = []
     for spec in specs:
         messages = spec.template.messages(**spec.values)
@@ -79,17 +85,23 @@ def generate(backend, specs: list[PromptSpec], *, candidates: int, temperature: 
             request_seed = seed + len(pending)
             request_temperature = 0.0 if n == 0 else temperature
             generation = Generation(spec.key, n, request_seed, request_temperature,
-                                    spec.template.id, "", 0, "", 0)
+                                    spec.template.id, "", 0, "", 0, spec.max_new_tokens)
             future = backend.submit(GenerationRequest(
                 messages=messages, max_new_tokens=spec.max_new_tokens,
                 temperature=request_temperature, seed=request_seed,
-                one_sentence=spec.one_sentence))
+                one_sentence=spec.one_sentence, deadline=deadline))
             pending.append((generation, future))
-    _wait(pending, context)
+    _wait(backend, pending, context)
     return [generation for generation, _ in pending]
 
 
-def _wait(pending: list[tuple[Generation, Future]], context: JobContext) -> None:
+def timings(generations: list[Generation]) -> dict[str, float]:
+    """Seconds the job's prompts waited for a batch slot, and spent being generated."""
+    return {"batch_wait_s": max((g.waited_s for g in generations), default=0.0),
+            "generation_s": max((g.generate_s for g in generations), default=0.0)}
+
+
+def _wait(backend, pending: list[tuple[Generation, Future]], context: JobContext) -> None:
     done = 0
     for generation, future in pending:
         while True:
@@ -97,18 +109,43 @@ def _wait(pending: list[tuple[Generation, Future]], context: JobContext) -> None
                 output = future.result(timeout=0.25)
                 break
             except FutureTimeout:
-                if context.seconds_left() <= 0:
-                    for _, other in pending:
-                        other.cancel()
-                    raise JobTimedOut(
-                        "generation did not finish before the job's time limit") from None
-                context.report_progress({"generations": done, "of": len(pending),
-                                         "tokens": _tokens(pending)})
+                _give_up_if_late(backend, pending, context)
+                waiting = not any(f.running() or f.done() for _, f in pending)
+                context.report_progress({
+                    "state": "waiting for a batch slot" if waiting else "generating",
+                    "generations": done, "of": len(pending), "tokens": _tokens(pending)})
         generation.text, generation.tokens = output.text, output.tokens
         generation.finish_reason, generation.batch_size = output.finish_reason, output.batch_size
+        generation.waited_s, generation.generate_s = output.waited_s, output.generate_s
         done += 1
-    context.report_progress({"generations": done, "of": len(pending),
+    context.report_progress({"state": "verifying", "generations": done, "of": len(pending),
                              "tokens": _tokens(pending)}, force=True)
+
+
+def _give_up_if_late(backend, pending: list[tuple[Generation, Future]],
+                     context: JobContext) -> None:
+    """Stop now, not at the time limit, when the job can no longer finish in time: the
+    backend's recent decode rate says how long its prompts still waiting would take."""
+    left = context.seconds_left()
+    if left <= 0:
+        _cancel(pending)
+        raise JobTimedOut("generation did not finish before the job's time limit")
+    estimate = getattr(backend, "seconds_for", None)
+    unstarted = [g.max_new_tokens for g, f in pending if not (f.running() or f.done())]
+    if estimate is None or not unstarted:
+        return
+    needed = estimate(max(unstarted))
+    if needed > left:
+        _cancel(pending)
+        raise DeadlineExceeded(
+            f"the job would need about {needed:.0f}s more on the shared model "
+            f"({backend.steps_per_s:.1f} decode steps/s) and has {left:.0f}s left before "
+            "its time limit")
+
+
+def _cancel(pending: list[tuple[Generation, Future]]) -> None:
+    for _, future in pending:
+        future.cancel()
 
 
 def _tokens(pending: list[tuple[Generation, Future]]) -> int:

@@ -7,7 +7,8 @@ the running batch (left-padded to a common length, as `generate` pads a static b
 decodes one token for every active row. Each row keeps its own seed, temperature, token
 budget, repetition penalty (over its own tokens only, so padding never changes a row) and
 one-sentence stop. A prompt whose deadline passes before it is admitted fails with
-`DeadlineExceeded` and never takes a slot.
+`DeadlineExceeded` and never takes a slot; a row whose deadline passes while it runs is
+dropped, freeing its slot.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 import torch
 from transformers import DynamicCache
 
+from worker.contract import DeadlineExceeded
 from worker.generation.engine import (
     MIN_SENTENCE_TOKENS,
     REPETITION_PENALTY,
@@ -38,10 +40,6 @@ from worker.models.generation import Generator
 log = logging.getLogger("vitrine.batcher")
 
 PROGRESS_EVERY_S = 0.2
-
-
-class DeadlineExceeded(RuntimeError):
-    """The prompt could not start (or finish) before its job's deadline."""
 
 
 @dataclass
@@ -109,6 +107,7 @@ class ContinuousBatcher:
             admitted = self._take_waiting(block=not self._rows)
             if admitted:
                 self._admit(admitted)
+            self._drop_expired()
             if not self._rows:
                 continue
             started = time.perf_counter()
@@ -202,6 +201,23 @@ class ContinuousBatcher:
             mine.values = torch.cat([_pad_left(mine.values, length, 2),
                                      _pad_left(theirs.values, length, 2)])
         self._mask = torch.cat([_pad_left(self._mask, length, 1), _pad_left(mask, length, 1)])
+
+    def _drop_expired(self) -> None:
+        """Rows whose job's deadline has passed stop here: their job has failed already,
+        and their slot can serve a prompt that can still make it."""
+        now = time.monotonic()
+        expired = [i for i, r in enumerate(self._rows)
+                   if r.request.deadline is not None and r.request.deadline < now]
+        if not expired:
+            return
+        for index in expired:
+            row = self._rows[index]
+            row.request.future.set_exception(DeadlineExceeded(
+                f"its job's deadline passed after {len(row.generated)} tokens"))
+        keep = [i for i in range(len(self._rows)) if i not in set(expired)]
+        logits = self._logits[keep] if keep else None
+        self._keep(keep)
+        self._logits = logits
 
     def _keep(self, keep: list[int]) -> None:
         """Drop finished rows from the cache, and columns no remaining row uses."""

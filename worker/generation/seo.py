@@ -179,7 +179,8 @@ def write_seo_metadata(job_input: dict[str, Any], models: GenerationModels,
         "prompt": {"template_ids": [SEO_METADATA.id], "template_variant": writer.variant},
         "decoding": candidates.decoding(writer.candidates, request.options.temperature,
                                         writer.seed),
-        "generations": writer.audit(), "redactions": redactions,
+        "generations": writer.audit(), "timings": candidates.timings(writer.generations),
+        "redactions": redactions,
     }
     source = models.require_generation().source
     return Outcome(result={**fields, **metadata}, model_name=source.name,

@@ -15,6 +15,7 @@ from typing import Any
 from shared.schemas.generation import LocalisedText, ReplySettings, SocialReplyInput
 from shared.tenant_settings import load as load_tenant_settings
 from worker.contract import JobContext, Outcome
+from worker.generation import candidates
 from worker.generation.candidates import PromptSpec
 from worker.generation.checks import check_complete, check_no_pii
 from worker.generation.compose import Piece, join, model_share, word_count
@@ -200,5 +201,6 @@ def _outcome(writer: Writer, pieces: list[Piece], fields: dict[str, Any],
                          (check_complete(pieces), check_no_pii(join(pieces)))},
               "facts": writer.facts.as_dict(),
               "prompt": {"template_ids": [SOCIAL_ACK.id]} if writer.generations else {},
-              "generations": writer.audit(), "redactions": redactions}
+              "generations": writer.audit(),
+              "timings": candidates.timings(writer.generations), "redactions": redactions}
     return Outcome(result=result, model_name=source.name, model_revision=source.revision)

@@ -103,6 +103,7 @@ class Writer:
             "decoding": candidates.decoding(self.candidates, self.options.temperature,
                                             self.seed),
             "generations": self.audit(),
+            "timings": candidates.timings(self.generations),
             "redactions": redactions,
         }
 

@@ -60,10 +60,14 @@ def load_generation_backend(source: ModelSource, device: str,
             max_retries=settings.openai_max_retries, concurrency=settings.openai_concurrency)
         backend.check()
         return backend
+    generator = Generator.load(source, device)
+    if settings.generation_scheduler == "continuous":
+        from worker.generation.continuous import ContinuousBatcher  # imports torch
+
+        return ContinuousBatcher(generator, max_batch_size=settings.generation_max_batch_size)
     from worker.generation.engine import BatchingGenerator  # imports torch: children only
 
-    return BatchingGenerator(Generator.load(source, device),
-                             max_batch_size=settings.generation_max_batch_size,
+    return BatchingGenerator(generator, max_batch_size=settings.generation_max_batch_size,
                              max_wait_ms=settings.generation_max_wait_ms)
 
 
