@@ -129,7 +129,7 @@ def test_unknown_catalog_and_items_are_4xx(chain):
     unknown = stack.submit("personalised_recommendations",
                            {"catalog_id": "office", "events": [{**event, "item_id": "999999"}]})
     assert unknown.status_code == 422
-    assert unknown.json["details"][0]["path"] == "input.events[0].item_id"
+    assert unknown.json["error"]["details"][0]["path"] == "input.events[0].item_id"
     bad_channel = stack.submit("personalised_recommendations",
                                {"catalog_id": "office", "events": [event], "channel": "fax"})
     assert bad_channel.status_code == 422
