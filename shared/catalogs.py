@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from shared.models import Catalog, CatalogEvent, CatalogItem, utcnow
 from shared.schemas.catalogs import CatalogItemIn, RecommendationInput, ShopperInteraction
+from shared.schemas.personalised import PersonalisedRecommendationsInput
 
 LOOKUP_CHUNK = 500
 
@@ -166,6 +167,22 @@ def record_events(session: Session, catalog: Catalog, events: list[ShopperIntera
                     for e in events)
     _bump(session, catalog, "events_version")
     return len(events)
+
+
+def check_personalised(session: Session, tenant_id: uuid.UUID,
+                       request: PersonalisedRecommendationsInput) -> None:
+    """404 for a catalog the tenant does not have, 422 for event item ids not in it (a pitch
+    may name them, so they must be the catalog's)."""
+    catalog = find_catalog(session, tenant_id, request.catalog_id)
+    if catalog is None:
+        raise InputProblem(404, f"no catalog {request.catalog_id!r}",
+                           [{"path": "input.catalog_id", "problem": "no such catalog"}])
+    unknown = _unknown_items(session, catalog, [e.item_id for e in request.events if e.item_id])
+    details = [{"path": f"input.events[{i}].item_id",
+                "problem": f"no item {e.item_id!r} in catalog {catalog.name!r}"}
+               for i, e in enumerate(request.events) if e.item_id in unknown]
+    if details:
+        raise InputProblem(422, "events name unknown items", details[:20])
 
 
 def check_recommendation(session: Session, tenant_id: uuid.UUID,

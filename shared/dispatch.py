@@ -26,11 +26,15 @@ log = logging.getLogger(__name__)
 
 
 def send_job(
-    celery: Celery, settings: Settings, *, job_id: uuid.UUID, job_type: str, priority: int
+    celery: Celery, settings: Settings, *, job_id: uuid.UUID, job_type: str, priority: int,
+    step: str | None = None,
 ) -> bool:
-    """Publish the job's id to its queue. False when the broker could not take it."""
-    queue = settings.queue_for(job_type)  # a missing route is a settings error, not the broker's
-    return _send(celery, task_name_for(job_type), job_id, f"job_id={job_id}",
+    """Publish the job's id to the queue of its type (or of its current later `step`).
+    False when the broker could not take it."""
+    # A missing route is a settings error, not the broker's: it raises.
+    queue = settings.queue_for(job_type, step)
+    return _send(celery, task_name_for(job_type, step), job_id,
+                 f"job_id={job_id}" + (f" step={step}" if step else ""),
                  queue=queue, priority=broker_priority(priority))
 
 

@@ -22,8 +22,10 @@ from shared.schemas.generation import (
     SeoMetadataInput,
     SocialReplyInput,
 )
+from shared.schemas.personalised import PersonalisedRecommendationsInput
 from shared.schemas.results import (
     MarketingCopyResult,
+    PersonalisedRecommendationsResult,
     ProductDescriptionResult,
     RecommendationResult,
     SeoMetadataResult,
@@ -31,6 +33,17 @@ from shared.schemas.results import (
     UserProfileResult,
 )
 from shared.schemas.user_profile import UserProfileInput
+
+
+@dataclass(frozen=True)
+class Step:
+    """A later step of a multi-step job: it runs on its own queue, by its own family, after
+    the step before it handed over (worker/contract.py: Outcome.next_step). The job stays
+    one job throughout: one id, one progress, one result, one webhook."""
+
+    name: str
+    queue: str
+    family: str
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,16 @@ class JobType:
     # Concurrent jobs share the model's forward passes: their worker should run one process
     # with a threads pool (`-P threads -c N`), where one batcher sees them all.
     batches: bool = False
+    # Steps after the first (which runs on `queue` by `family`); each step's time limits are
+    # the type's. The first step's handler names the next one in its Outcome.
+    steps: tuple[Step, ...] = ()
+    first_step: str = "run"  # the first step's name, as failures and progress quote it
+
+    def step(self, name: str) -> Step:
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise KeyError(f"job type {self.name!r} has no step {name!r}")
 
 
 JobTypes = Mapping[str, JobType]
@@ -68,6 +91,12 @@ BUILT_IN: tuple[JobType, ...] = (
             MarketingCopyInput, MarketingCopyResult, GPU_QUEUE, "generation", batches=True),
     JobType("social_reply", "A reply to a customer's message, or a holding reply and a person",
             SocialReplyInput, SocialReplyResult, GPU_QUEUE, "generation", batches=True),
+    # Ranking and profiling on the cpu lane, then the pitches on the gpu lane: one job.
+    JobType("personalised_recommendations", "Ranked items for a shopper, each with a short "
+            "pitch true to the item that names what the shopper bought or viewed",
+            PersonalisedRecommendationsInput, PersonalisedRecommendationsResult, CPU_QUEUE,
+            "personalised_ranking", first_step="rank",
+            steps=(Step("write", GPU_QUEUE, "generation"),)),
 )
 
 

@@ -97,10 +97,30 @@ def take_over(
     return session.execute(statement).rowcount == 1
 
 
+def hand_off(session: Session, job_id: uuid.UUID, *, attempts: int, step: str,
+             step_state: dict[str, Any], progress: dict[str, Any]) -> bool:
+    """Move a running job on to its next step: it stays `running` (one job, one status) but
+    is no longer claimed by any worker, until the step's own task claims it. Guarded by the
+    attempt count, like every write of a run: a superseded or canceled run hands off nothing.
+    Each step counts its own attempts; `started_at` becomes the hand-off time, so a step
+    that waits or runs is judged stale by its own time, never by the steps before it."""
+    statement = (
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING.value,
+               Job.attempts == attempts)
+        .values(step=step, step_state=step_state, progress=progress, attempts=0,
+                worker_host=None, worker_pid=None, started_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(statement).rowcount == 1
+
+
 def record_progress(session: Session, job_id: uuid.UUID, progress: dict[str, Any], *,
-                    event_allowed: bool) -> bool:
-    """Store a running job's progress; True when a `progress` webhook event was recorded too
-    (only if `event_allowed` and the job's webhook asks for it)."""
+                    event_allowed: bool) -> tuple[bool, bool]:
+    """Store a running job's progress. Returns (still running, `progress` webhook event
+    recorded): the first is False once the job was canceled (or settled elsewhere), which
+    tells its handler to stop; an event is recorded only if `event_allowed` and the job's
+    webhook asks for it."""
     written = session.execute(
         update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING.value)
         .values(progress=progress).returning(Job.webhook)
@@ -108,8 +128,8 @@ def record_progress(session: Session, job_id: uuid.UUID, progress: dict[str, Any
     ).all()
     if written and event_allowed and outbox.wants(written[0].webhook, WebhookEvent.PROGRESS):
         outbox.record_event(session, job_id, WebhookEvent.PROGRESS)
-        return True
-    return False
+        return True, True
+    return bool(written), False
 
 
 def run_is_stale(started_at: datetime, job_type: str, settings: Settings,

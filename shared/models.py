@@ -106,6 +106,10 @@ class Job(Base):
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    # Multi-step jobs (shared.job_types.Step): the step it is at (None: the first) and what
+    # the steps before it handed over.
+    step: Mapped[str | None] = mapped_column(String(64))
+    step_state: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     webhook: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_hash: Mapped[str | None] = mapped_column(String(64))

@@ -28,9 +28,10 @@ DELIVER_WEBHOOK_TASK = "vitrine.deliver_webhook"
 PRIORITY_LEVELS = 10
 
 
-def task_name_for(job_type: str) -> str:
-    """Every job type runs as the task `vitrine.run.<type>`."""
-    return f"vitrine.run.{job_type}"
+def task_name_for(job_type: str, step: str | None = None) -> str:
+    """Every job type runs as the task `vitrine.run.<type>`; a later step of a multi-step
+    type as `vitrine.run.<type>.<step>`."""
+    return f"vitrine.run.{job_type}" + (f".{step}" if step else "")
 
 
 def broker_priority(api_priority: int) -> int:
@@ -59,6 +60,8 @@ def make_celery(settings: Settings, *, name: str = "vitrine") -> Celery:
         task_default_queue=CPU_QUEUE,
         task_routes={
             **{task_name_for(t): {"queue": q} for t, q in settings.routes.items()},
+            **{task_name_for(t.name, step.name): {"queue": step.queue}
+               for t in settings.job_types.values() for step in t.steps},
             SWEEP_TASK: {"queue": MAINTENANCE_QUEUE},
             EMBED_CATALOG_TASK: {"queue": CPU_QUEUE},
             # Never on a gpu worker: a slow receiver must not hold a model.

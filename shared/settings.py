@@ -329,8 +329,10 @@ class Settings:
         """Job type -> queue: the declared queues, overridden by VITRINE_QUEUE_ROUTES."""
         return {name: t.queue for name, t in self.job_types.items()} | self.queue_routes
 
-    def queue_for(self, job_type: str) -> str:
-        """The Celery queue that runs `job_type`."""
+    def queue_for(self, job_type: str, step: str | None = None) -> str:
+        """The Celery queue that runs `job_type` (or the named later step of it)."""
+        if step is not None:
+            return self.job_types[job_type].step(step).queue
         try:
             return self.routes[job_type]
         except KeyError:

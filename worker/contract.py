@@ -42,6 +42,11 @@ class DeadlineExceeded(JobTimedOut):
     `deadline_exceeded` (and the measured throughput) instead of holding a slot."""
 
 
+class JobCanceled(RuntimeError):
+    """The job was canceled while its handler ran (noticed when it reported progress): the
+    handler stops, and nothing more is written for this run."""
+
+
 class QualityCheckFailed(RuntimeError):
     """Every attempt failed a blocking check; `details` (the attempts) is kept as the result."""
 
@@ -52,11 +57,15 @@ class QualityCheckFailed(RuntimeError):
 
 @dataclass
 class Outcome:
-    """What a handler returns: the result document and the model that produced it."""
+    """What a handler returns: the result document and the model that produced it; or, from
+    a step of a multi-step job (shared.job_types.Step), the step to run next and what it
+    needs (`step_state`, JSON), with no result yet."""
 
-    result: dict[str, Any]
+    result: dict[str, Any] | None
     model_name: str | None = None
     model_revision: str | None = None
+    next_step: str | None = None
+    step_state: dict[str, Any] | None = None
 
 
 PROGRESS_INTERVAL_S = 0.25
@@ -69,10 +78,16 @@ class JobContext:
 
     def __init__(self, *, job_id: uuid.UUID, job_type: str, job_input: dict[str, Any],
                  tenant_id: uuid.UUID | None, db: Database, settings: Settings,
-                 soft_limit_s: float) -> None:
+                 soft_limit_s: float, step: str | None = None,
+                 step_state: dict[str, Any] | None = None,
+                 step_label: str | None = None) -> None:
         self.job_id = job_id
         self.type = job_type
         self.input = job_input
+        self.step = step  # None: the first (or only) step
+        self.step_state = step_state or {}  # what the step before handed over
+        # A multi-step job's progress always says which step it is at.
+        self._progress_prefix = {"step": step_label} if step_label else {}
         self.tenant_id = tenant_id
         self.settings = settings
         self.db = db  # for reading the tenant's own data (catalogs, reply settings)
@@ -86,7 +101,9 @@ class JobContext:
         return max(0.0, self.deadline - time.monotonic())
 
     def report_progress(self, progress: dict[str, Any], *, force: bool = False) -> None:
-        """Record progress, at most every PROGRESS_INTERVAL_S, only while still running."""
+        """Record progress, at most every PROGRESS_INTERVAL_S, only while still running;
+        raises JobCanceled once the job is no longer running (canceled by its client)."""
+        progress = {**self._progress_prefix, **progress}
         now = time.monotonic()
         if progress == self._last_value or (not force and now - self._last_write
                                             < PROGRESS_INTERVAL_S):
@@ -95,10 +112,13 @@ class JobContext:
             raise ValueError(f"progress is not storable JSON: {problem}")
         self._last_write, self._last_value = now, progress
         with self.db.session() as session:
-            if lifecycle.record_progress(
-                    session, self.job_id, progress,
-                    event_allowed=now - self._last_webhook >= PROGRESS_WEBHOOK_INTERVAL_S):
-                self._last_webhook = now
+            running, event = lifecycle.record_progress(
+                session, self.job_id, progress,
+                event_allowed=now - self._last_webhook >= PROGRESS_WEBHOOK_INTERVAL_S)
+        if event:
+            self._last_webhook = now
+        if not running:
+            raise JobCanceled(f"job {self.job_id} is no longer running")
 
 
 def parse_input(schema: type[Model], job_input: dict[str, Any]) -> Model:

@@ -11,6 +11,7 @@ from shared.settings import Settings, SettingsError
 from worker import startup
 from worker.contract import Family
 from worker.generation.family import GenerationFamily
+from worker.personalised.family import PersonalisedRankingFamily
 from worker.profiling.family import ProfilingFamily
 from worker.recommendation.family import RecommendationFamily
 from worker.runtime import WorkerRuntime
@@ -24,7 +25,8 @@ from worker.tasks import (
 
 def default_families() -> list[Family]:
     """The families of the built-in job types (they load nothing until set up)."""
-    return [ProfilingFamily(), RecommendationFamily(), GenerationFamily()]
+    return [ProfilingFamily(), RecommendationFamily(), GenerationFamily(),
+            PersonalisedRankingFamily()]
 
 
 def create_worker(settings: Settings | None = None,
@@ -35,13 +37,16 @@ def create_worker(settings: Settings | None = None,
     families = default_families() if families is None else list(families)
     app = make_celery(settings)
     runtime = WorkerRuntime(settings, families, app)
-    orphans = sorted(f"{t.name} ({t.family})" for t in settings.job_types.values()
-                     if t.family not in runtime.families)
+    orphans = sorted(f"{t.name} ({family})" for t in settings.job_types.values()
+                     for family in (t.family, *(s.family for s in t.steps))
+                     if family not in runtime.families)
     if orphans:
         raise SettingsError(f"no family runs the job types {', '.join(orphans)}")
     startup.connect(runtime)
     for job_type in settings.job_types.values():
         register_job_task(app, runtime, job_type)
+        for step in job_type.steps:
+            register_job_task(app, runtime, job_type, step.name)
     register_sweep_task(app, runtime)
     register_embed_task(app, runtime)
     register_webhook_task(app, runtime)

@@ -15,11 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
 
 from shared import lifecycle
 from shared.contention import contention
 from shared.db import Database
+from shared.dispatch import send_job
 from shared.lifecycle import LostRun
 from shared.models import Job, utcnow
 from shared.settings import Settings
@@ -28,6 +30,7 @@ from worker.contract import (
     DeadlineExceeded,
     Handler,
     InvalidJobInput,
+    JobCanceled,
     JobContext,
     JobTimedOut,
     Outcome,
@@ -44,6 +47,10 @@ class _Claim:
     job_input: dict[str, Any]
     attempts: int
     tenant_id: uuid.UUID | None = None
+    priority: int = 5
+    step: str | None = None  # None: the first step
+    step_state: dict[str, Any] | None = None
+    job_type: str = ""
 
 
 def _pid_alive(pid: int) -> bool:
@@ -59,25 +66,34 @@ def _pid_alive(pid: int) -> bool:
 class JobRunner:
     """Runs one delivery of one job; see the module docstring for the guarantees."""
 
-    def __init__(self, *, db: Database, settings: Settings) -> None:
+    def __init__(self, *, db: Database, settings: Settings,
+                 celery: Celery | None = None) -> None:
         self.db = db
         self.settings = settings
+        self.celery = celery  # sends a multi-step job's next step; None: the sweeper will
         self.host = socket.gethostname()
         self.pid = os.getpid()
 
-    def run(self, job_id: str, job_type: str, handler: Handler) -> str:
-        """Returns what happened: skipped, succeeded, failed or discarded."""
-        claim = self._claim(uuid.UUID(job_id), job_type)
+    def run(self, job_id: str, job_type: str, handler: Handler, step: str | None = None) -> str:
+        """Returns what happened: skipped, succeeded, failed, handed_off or discarded.
+        `step` names a later step of a multi-step job (None: the first or only one)."""
+        claim = self._claim(uuid.UUID(job_id), job_type, step)
         if claim is None:
             return "skipped"
-        log.info("event=job_started job_id=%s type=%s attempt=%d", job_id, job_type,
-                 claim.attempts)
+        log.info("event=job_started job_id=%s type=%s step=%s attempt=%d", job_id, job_type,
+                 step or "-", claim.attempts)
         soft, _ = self.settings.time_limits_for(job_type)
+        declared = self.settings.job_types.get(job_type)
+        step_label = (step or declared.first_step) if declared and declared.steps else None
         context = JobContext(job_id=claim.job_id, job_type=job_type, job_input=claim.job_input,
                              tenant_id=claim.tenant_id, db=self.db, settings=self.settings,
-                             soft_limit_s=soft)
+                             soft_limit_s=soft, step=step, step_state=claim.step_state,
+                             step_label=step_label)
         try:
             outcome = handler(context)
+        except JobCanceled:
+            log.info("event=job_stopped job_id=%s reason=no_longer_running", job_id)
+            return "discarded"
         except DeadlineExceeded as exc:
             return self._fail(claim, ErrorCode.DEADLINE_EXCEEDED, str(exc))
         except (SoftTimeLimitExceeded, JobTimedOut):
@@ -89,7 +105,43 @@ class JobRunner:
         except Exception as exc:
             log.exception("event=handler_error job_id=%s", job_id)
             return self._fail(claim, ErrorCode.MODEL_ERROR, f"{type(exc).__name__}: {exc}")
-        return self._record_result(claim, outcome, getattr(handler, "__name__", job_type))
+        handler_name = getattr(handler, "__name__", job_type)
+        if outcome.next_step is not None:
+            return self._hand_off(claim, job_type, outcome, handler_name)
+        return self._record_result(claim, outcome, handler_name)
+
+    def _hand_off(self, claim: _Claim, job_type: str, outcome: Outcome,
+                  handler_name: str) -> str:
+        """Pass the job on to its next step (its row first, then a message to its queue)."""
+        declared = self.settings.job_types[job_type]
+        if outcome.next_step not in {s.name for s in declared.steps}:
+            return self._fail(claim, ErrorCode.MODEL_ERROR,
+                              f"{handler_name} asked for a step {outcome.next_step!r} that "
+                              f"{job_type} does not declare")
+        state = outcome.step_state or {}
+        if problem := json_problem(state, "step_state"):
+            return self._fail(claim, ErrorCode.MODEL_ERROR,
+                              f"{handler_name} handed over state that is not valid JSON: "
+                              f"{problem}")
+        progress = {"step": outcome.next_step, "state": "waiting for a worker"}
+
+        def write() -> bool:
+            with self.db.session() as session:
+                return lifecycle.hand_off(session, claim.job_id, attempts=claim.attempts,
+                                          step=outcome.next_step, step_state=state,
+                                          progress=progress)
+
+        if not self._with_retry(write):
+            log.info("event=hand_off_discarded job_id=%s reason=canceled_or_superseded",
+                     claim.job_id)
+            return "discarded"
+        # Only a nudge, like every send: if it is lost the sweeper sends the step again.
+        sent = self.celery is not None and send_job(
+            self.celery, self.settings, job_id=claim.job_id, job_type=job_type,
+            priority=claim.priority, step=outcome.next_step)
+        log.info("event=job_handed_off job_id=%s step=%s sent=%s", claim.job_id,
+                 outcome.next_step, sent)
+        return "handed_off"
 
     def _record_result(self, claim: _Claim, outcome: Outcome, handler_name: str) -> str:
         """Succeed with a storable result, or fail `model_error` saying why it is not one.
@@ -128,7 +180,7 @@ class JobRunner:
                 time.sleep(0.05 * attempt)
         raise AssertionError("unreachable")
 
-    def _claim(self, job_id: uuid.UUID, job_type: str) -> _Claim | None:
+    def _claim(self, job_id: uuid.UUID, job_type: str, step: str | None) -> _Claim | None:
         claimed_by = {"worker_host": self.host, "worker_pid": self.pid, "started_at": utcnow()}
         with self.db.session() as session:
             job = session.get(Job, job_id)
@@ -137,7 +189,13 @@ class JobRunner:
                 return None
             # Read before the change: recording its webhook event refreshes `job`.
             status, seen_attempts = job.job_status, job.attempts
-            if status is JobStatus.QUEUED:
+            if job.step != step:  # a message for a step the job is not at (late duplicate)
+                won = False
+            elif status is JobStatus.RUNNING and step is not None and job.worker_host is None:
+                # Handed over by the step before and not claimed yet.
+                won = lifecycle.take_over(session, job_id, seen_attempts=seen_attempts,
+                                          **claimed_by)
+            elif status is JobStatus.QUEUED:
                 won = lifecycle.transition(
                     session, job_id, from_statuses=[JobStatus.QUEUED], to=JobStatus.RUNNING,
                     attempts=seen_attempts + 1, **claimed_by,
@@ -155,7 +213,8 @@ class JobRunner:
             if not won:
                 log.info("event=job_skipped job_id=%s status=%s", job_id, job.status)
                 return None
-            return _Claim(job_id, job.input, seen_attempts + 1, job.tenant_id)
+            return _Claim(job_id, job.input, seen_attempts + 1, job.tenant_id, job.priority,
+                          step, job.step_state, job_type)
 
     def _previous_run_is_dead(self, job: Job, job_type: str) -> bool:
         """True when the run recorded on a `running` job can no longer finish."""
@@ -185,6 +244,9 @@ class JobRunner:
         if details is not None and (problem := json_problem(details, "details")):
             message, details = f"{message} (its details were not storable: {problem})", None
         message = printable_message(message)
+        declared = self.settings.job_types.get(claim.job_type)
+        if declared is not None and declared.steps:  # say which step of the chain failed
+            message = f"step {claim.step or declared.first_step}: {message}"
 
         def write() -> bool:
             with self.db.session() as session:

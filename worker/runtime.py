@@ -44,8 +44,9 @@ class WorkerRuntime:
         self._db: Database | None = None
         self._ready: set[str] = set()  # families set up in this process
 
-    def family_of(self, job_type: str) -> Family:
-        return self.families[self.settings.job_types[job_type].family]
+    def family_of(self, job_type: str, step: str | None = None) -> Family:
+        declared = self.settings.job_types[job_type]
+        return self.families[declared.step(step).family if step else declared.family]
 
     def plan(self, queues: Iterable[str], concurrency: int) -> None:
         """In the parent: the families the queues' job types need, and their models' files."""
@@ -53,6 +54,8 @@ class WorkerRuntime:
         names = {self.settings.job_types[t].family
                  for t, queue in self.settings.routes.items()
                  if queue in queues and t in self.settings.job_types}
+        names |= {step.family for t in self.settings.job_types.values() for step in t.steps
+                  if step.queue in queues}
         self.planned = [family for name, family in self.families.items() if name in names]
         kinds = [kind for family in self.planned for kind in family.needs]
         kinds += [kind for queue in sorted(queues) for kind in QUEUE_TASK_MODELS.get(queue, ())]
@@ -96,10 +99,12 @@ class WorkerRuntime:
             self._db = open_database(self.settings, self.celery)
         return self._db
 
-    def handler(self, job_type: str) -> Handler:
-        """The handler of a job type whose family this process set up; otherwise one that
-        fails the job saying so (the job reached a worker not meant for it)."""
-        family = self.family_of(job_type)
+    def handler(self, job_type: str, step: str | None = None) -> Handler:
+        """The handler of a job type (or of its later `step`) whose family this process set
+        up; otherwise one that fails the job saying so (it reached a worker not meant for
+        it). A family that runs a later step is asked for the type's handler too: it knows
+        which of its handlers does that step."""
+        family = self.family_of(job_type, step)
         if family.name in self._ready:
             return family.handler(job_type)
 

@@ -113,25 +113,36 @@ def _settle_stale_running(db, settings, celery, now, report: SweepReport) -> Non
     )
     with db.session() as session:
         candidates = session.execute(
-            select(Job.id, Job.type, Job.priority, Job.attempts, Job.started_at)
+            select(Job.id, Job.type, Job.priority, Job.attempts, Job.started_at, Job.step,
+                   Job.worker_host)
             .where(Job.status == JobStatus.RUNNING.value,
                    Job.started_at < now - timedelta(seconds=shortest))
             .limit(BATCH)
         ).all()
-    for job_id, job_type, priority, attempts, started_at in candidates:
+    depths: dict[str, int] | None = None
+    for job_id, job_type, priority, attempts, started_at, step, worker_host in candidates:
         if not lifecycle.run_is_stale(started_at, job_type, settings, now):
             continue
         if job_type not in settings.routes:
             log.warning("event=unrouted_job job_id=%s type=%s", job_id, job_type)
             continue
-        with db.session() as session:
-            settled = lifecycle.settle_lost_run(session, job_id, attempts=attempts,
-                                                settings=settings)
-        if settled is not LostRun.RETRY:
-            report.failed_lost += settled is LostRun.FAILED
-            continue
-        # The delivered task sees the dead run and takes the job over.
-        if send_job(celery, settings, job_id=job_id, job_type=job_type, priority=priority):
+        if step is not None and worker_host is None:
+            # A later step handed over but never claimed: its message was lost, unless it
+            # is still waiting behind a backlog on its queue.
+            depths = _queue_depths(celery) if depths is None else depths
+            if depths.get(settings.queue_for(job_type, step), 0) > 0:
+                report.left_in_backlog += 1
+                continue
+        else:
+            with db.session() as session:
+                settled = lifecycle.settle_lost_run(session, job_id, attempts=attempts,
+                                                    settings=settings)
+            if settled is not LostRun.RETRY:
+                report.failed_lost += settled is LostRun.FAILED
+                continue
+        # The delivered task sees the dead (or unclaimed) run and takes the job over.
+        if send_job(celery, settings, job_id=job_id, job_type=job_type, priority=priority,
+                    step=step):
             report.resent_stale += 1
         else:
             report.send_failures += 1

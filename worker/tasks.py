@@ -39,18 +39,21 @@ class JobTask(Task):
     runtime: WorkerRuntime
 
 
-def register_job_task(app: Celery, runtime: WorkerRuntime, job_type: JobType) -> Task:
-    """Define the task `vitrine.run.<job_type>` with that type's time limits."""
+def register_job_task(app: Celery, runtime: WorkerRuntime, job_type: JobType,
+                      step: str | None = None) -> Task:
+    """Define the task `vitrine.run.<job_type>` (or `...<job_type>.<step>` for a later step
+    of a multi-step type) with that type's time limits."""
     name = job_type.name
     soft, hard = runtime.settings.time_limits_for(name)
 
     def run_job(job_id: str) -> str:
-        runner = JobRunner(db=runtime.database(), settings=runtime.settings)
-        return runner.run(job_id, name, runtime.handler(name))
+        runner = JobRunner(db=runtime.database(), settings=runtime.settings,
+                           celery=runtime.celery)
+        return runner.run(job_id, name, runtime.handler(name, step), step=step)
 
-    run_job.__name__ = run_job.__qualname__ = f"run_{name}"
+    run_job.__name__ = run_job.__qualname__ = f"run_{name}" + (f"_{step}" if step else "")
     return app.task(
-        name=task_name_for(name), base=JobTask, runtime=runtime, soft_time_limit=soft,
+        name=task_name_for(name, step), base=JobTask, runtime=runtime, soft_time_limit=soft,
         time_limit=hard,
     )(run_job)
 

@@ -93,6 +93,61 @@ class RecommendationResult(ResultModel):
     search: Literal["exact", "hnsw"]
 
 
+# personalised_recommendations
+
+
+class PitchPart(ResultModel):
+    text: str
+    source: Literal["model", "template"]
+    unit: str = Field(description="`because` (the link to the shopper's history), `opening` "
+                      "or `fact:N` (about the item).")
+    support: float | None = None
+
+
+class HistoryLink(ResultModel):
+    item_id: str
+    name: str
+    event: Literal["purchase", "cart", "view"]
+    similarity: float
+
+
+class PersonalisedItem(ResultModel):
+    id: str
+    rank: int
+    score: float
+    reason: str = Field(description="The recommender's reason (see `recommendation`).")
+    reason_text: str
+    title: str
+    pitch: str
+    subject: str | None = Field(None, description="E-mail subject line (channel `email`).")
+    because: HistoryLink | None = Field(
+        None, description="The item from the shopper's own history the pitch names.")
+    interest: str | None = Field(None, description="The interest tag the pitch names, when "
+                                 "no history item is close enough to name.")
+    pitch_sources: list[PitchPart]
+    model_share: float
+    checks: dict[str, Audit]
+
+
+class ShopperSummary(ResultModel):
+    segment: str
+    top_tags: list[str]
+    rfm: Audit
+
+
+class PersonalisedRecommendationsResult(ResultModel):
+    items: list[PersonalisedItem]
+    channel: Literal["email", "onsite", "push", "social"]
+    limits: dict[str, int]
+    shopper: ShopperSummary
+    strategy: Literal["personalised", "popular"]
+    catalog_version: int
+    model_share: float = Field(description="Share of the pitches' words the model wrote.")
+    timings: Audit
+    decoding: Audit
+    generations: list[Audit]
+
+
 # generation: every copy result carries its provenance and audit trail
 
 

@@ -39,7 +39,7 @@ def test_families_are_set_up_before_the_first_job(quiet_stack, pool):
     finally:
         worker.stop()
     planned = lines[_line(lines, "event=worker_planned")]
-    assert "families=profiling,recommendation,diagnostic,echo" in planned
+    assert "families=profiling,recommendation,personalised_ranking,diagnostic,echo" in planned
     assert "generation" not in planned.split("families=")[1].split()[0]
     loaded = _line(lines, "event=model_loaded kind=embedding")
     ready = _line(lines, "event=family_ready family=profiling")

@@ -113,9 +113,12 @@ def test_worker_process_killed_mid_job_is_rerun(stack):
 
 
 def test_higher_priority_runs_first(stack):
-    # Blockers that end apart, so one process frees up at a time and must pick the next job.
+    # Blockers that end apart, so one process frees up at a time and must pick the next job;
+    # the first lasts long enough that all four jobs are queued before it ends, even on a
+    # loaded machine (at 1.5 s it sometimes ended first, and a low job took its place).
     stack.wait_workers_ready()
-    blockers = [stack.submit("diag_sleep", {"seconds": s}).json["id"] for s in (1.5, 3.5)]
+    blockers = [stack.submit("diag_sleep", {"seconds": s, "ignore_soft_limit": True}).json["id"]
+                for s in (3.0, 5.0)]
     for blocker in blockers:
         stack.wait(blocker, until=("running",), timeout=30)
     low = [stack.submit("diag_sleep", {"seconds": 0.2}, priority=0).json["id"] for _ in range(3)]

@@ -8,13 +8,14 @@ generation of one prompt.
 
 from __future__ import annotations
 
+import os
 import time
-from typing import Any
+from typing import Any, Literal
 
 from celery.exceptions import SoftTimeLimitExceeded
 from pydantic import Field
 
-from shared.job_types import JobType
+from shared.job_types import JobType, Step
 from shared.queues import CPU_QUEUE, GPU_QUEUE
 from shared.schemas.base import StrictModel
 from shared.settings import Settings
@@ -27,6 +28,14 @@ class SleepInput(StrictModel):
     ignore_soft_limit: bool = False
     echo: Any = None
     progress: bool = False  # report {"slept": seconds} as it goes
+
+
+class TwoStepInput(StrictModel):
+    first_seconds: float = Field(0, ge=0, le=30)
+    second_seconds: float = Field(0, ge=0, le=30)
+    fail_in: Literal["start", "finish"] | None = None
+    echo: Any = None
+    bad_next_step: bool = False  # the first step names a step the type does not declare
 
 
 class RaiseInput(StrictModel):
@@ -48,6 +57,11 @@ DIAGNOSTIC_TYPES = (
     JobType("diag_sleep", "Sleep, then echo", SleepInput, None, CPU_QUEUE, "diagnostic",
             time_limits_s=(4.0, 6.0)),
     JobType("diag_raise", "Raise an error", RaiseInput, None, CPU_QUEUE, "diagnostic"),
+    # Two steps, as personalised_recommendations has; both on the cpu lane here, so that the
+    # plain test stack runs them (the real type's second step runs on the gpu lane).
+    JobType("diag_two_step", "Sleep, hand over, sleep again", TwoStepInput, None, CPU_QUEUE,
+            "diagnostic", time_limits_s=(20.0, 25.0), first_step="start",
+            steps=(Step("finish", CPU_QUEUE, "diagnostic"),)),
     JobType("diag_generate", "Real batched generation of one prompt", GenerateInput, None,
             GPU_QUEUE, "diagnostic_generation", batches=True),
     # diag_generate under a 2 s soft limit: the threads pool has no Celery time limits, so it
@@ -73,6 +87,27 @@ def sleep_then_echo(job: JobContext) -> Outcome:
                    model_name="diagnostic", model_revision="1")
 
 
+def _sleep(job: JobContext, seconds: float) -> None:
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        job.report_progress({"slept": round(time.monotonic() - started, 1)})
+        time.sleep(0.05)
+
+
+def two_steps(job: JobContext) -> Outcome:
+    """Step `start` hands over what it saw; step `finish` returns both steps' view."""
+    request = TwoStepInput.model_validate(job.input)
+    name = job.step or "start"
+    _sleep(job, request.first_seconds if name == "start" else request.second_seconds)
+    if request.fail_in == name:
+        raise RuntimeError(f"failed on purpose in {name}")
+    if name == "start":
+        return Outcome(result=None, next_step="nowhere" if request.bad_next_step else "finish",
+                       step_state={"echo": request.echo, "start_pid": os.getpid()})
+    return Outcome(result={"handed_over": job.step_state, "finish_pid": os.getpid()},
+                   model_name="diagnostic", model_revision="1")
+
+
 def raise_error(job: JobContext) -> Outcome:
     raise RuntimeError(RaiseInput.model_validate(job.input).message)
 
@@ -87,7 +122,8 @@ class DiagnosticFamily:
         pass
 
     def handler(self, job_type: str) -> Handler:
-        return {"diag_sleep": sleep_then_echo, "diag_raise": raise_error}[job_type]
+        return {"diag_sleep": sleep_then_echo, "diag_raise": raise_error,
+                "diag_two_step": two_steps}[job_type]
 
 
 class DiagnosticGenerationFamily:

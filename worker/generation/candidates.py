@@ -14,7 +14,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
-from worker.contract import DeadlineExceeded, JobContext, JobTimedOut
+from worker.contract import DeadlineExceeded, JobCanceled, JobContext, JobTimedOut
 from worker.generation.engine import REPETITION_PENALTY, TOP_P, GenerationRequest
 from worker.generation.prompts import Template
 from worker.generation.verify import Verdict
@@ -102,6 +102,15 @@ def timings(generations: list[Generation]) -> dict[str, float]:
 
 
 def _wait(backend, pending: list[tuple[Generation, Future]], context: JobContext) -> None:
+    try:
+        _wait_for_all(backend, pending, context)
+    except JobCanceled:  # the client canceled the job: its prompts not begun never start
+        _cancel(pending)
+        raise
+
+
+def _wait_for_all(backend, pending: list[tuple[Generation, Future]],
+                  context: JobContext) -> None:
     done = 0
     for generation, future in pending:
         while True:

@@ -1,6 +1,6 @@
-"""The generation family: the four copy job types, sharing one generation backend, the
-embedding model that verifies their sentences and the intent classifier, set up once per
-worker process."""
+"""The generation family: the four copy job types and the pitches of personalised
+recommendations, sharing one generation backend, the embedding model that verifies their
+sentences and the intent classifier, set up once per worker process."""
 
 from __future__ import annotations
 
@@ -14,12 +14,15 @@ from worker.generation.models import GenerationModels
 from worker.generation.seo import write_seo_metadata
 from worker.generation.social import reply_to_social
 from worker.models.registry import ModelRegistry
+from worker.personalised.pitches import write_pitches
 
 WRITERS = {
     "product_description": describe_product,
     "seo_metadata": write_seo_metadata,
     "marketing_copy": write_marketing_copy,
     "social_reply": reply_to_social,
+    # The second step (`write`) of a personalised_recommendations job.
+    "personalised_recommendations": write_pitches,
 }
 
 

@@ -1,0 +1,1 @@
+"""`personalised_recommendations`: rank for a shopper (cpu), then pitch each item (gpu)."""

@@ -1,0 +1,260 @@
+"""Step two of `personalised_recommendations`: a short, true pitch for each ranked item.
+
+A pitch is `<link to the shopper's history>: <a sentence about the item>`, plus a second
+sentence about the item where the channel has room. The link is written from the history
+item step one chose (so it names only what the shopper really bought, carted or viewed);
+the item sentence is the best verified model sentence that fits the channel, else the
+item's template opening (true by construction). All items' prompts go to the model at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from shared.schemas.generation import Product
+from shared.schemas.personalised import (
+    EMAIL_SUBJECT_LIMIT,
+    PITCH_LIMITS,
+    Channel,
+    PersonalisedRecommendationsInput,
+)
+from worker.contract import JobContext, Outcome, parse_input
+from worker.generation import candidates
+from worker.generation.candidates import Generation, PromptSpec
+from worker.generation.compose import verify_generations
+from worker.generation.facts import FactSheet
+from worker.generation.models import GenerationModels
+from worker.generation.prompts import INTRODUCE_PRODUCT, option_values
+from worker.generation.templates import fact_sentences, opening
+from worker.generation.text import words
+from worker.generation.verify import Verifier
+from worker.personalised import phrases
+
+TEMPERATURE = 0.7
+CHARS_PER_WORD = 6.5  # English product copy, spaces and punctuation included
+LINK_ALLOWANCE = 45  # characters a "Because you bought the X: " lead usually takes
+
+
+@dataclass
+class Part:
+    text: str
+    source: str  # model | template
+    unit: str
+    support: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {"text": self.text, "source": self.source, "unit": self.unit}
+        if self.support is not None:
+            out["support"] = round(self.support, 3)
+        return out
+
+
+@dataclass
+class ItemPlan:
+    """One ranked item: its facts, verifier, and the sentences that may pitch it."""
+
+    item: dict[str, Any]
+    facts: FactSheet
+    verifier: Verifier
+    key: str
+
+    def names(self) -> set[str]:
+        return {w.lower() for w in words(f"{self.facts.name} {self.facts.brand or ''}")}
+
+    def must_name(self) -> tuple[str, ...]:
+        return tuple(n for n in (self.facts.brand, self.facts.product_type,
+                                 self.facts.name.split()[0]) if n)
+
+
+def _item_sentences(plan: ItemPlan, generations: list[Generation], tone: str, language: str,
+                    variant: int) -> list[Part]:
+    """Sentences that introduce the item, best first: verified model sentences that name
+    it (most supported first), then template openings with shorter and shorter names."""
+    must = plan.must_name()
+    kept = sorted((v for g in generations if g.key == plan.key for v in g.verdicts
+                   if v.kept and any(n.lower() in v.text.lower() for n in must)),
+                  key=lambda v: -v.support)
+    parts = [Part(v.text, "model", "opening", v.support) for v in kept]
+    template = opening(plan.facts, tone, language, variant)
+    if template:
+        parts.append(Part(template, "template", "opening"))
+    for short in phrases.name_variants(plan.facts.name)[1:]:
+        shorter = dataclasses.replace(plan.facts, name=short)
+        text = opening(shorter, tone, language, variant)
+        if text:
+            parts.append(Part(text, "template", "opening"))
+    return parts
+
+
+def _leads(item: dict[str, Any], shopper: dict[str, Any],
+           language: str) -> tuple[list[str], str | None]:
+    """Ways to say why this item, longest first, and the interest tag used (if any)."""
+    link = item.get("link")
+    if link:
+        return phrases.because(language, link["event"], item["link_name"]), None
+    tags = shopper.get("top_tags") or []
+    if tags and (leads := phrases.interest(language, tags[0])):
+        return leads, tags[0]
+    return [], None
+
+
+def _pitch(plan: ItemPlan, sentences: list[Part], leads: list[str], limit: int,
+           language: str, with_second: bool, variant: int) -> list[Part]:
+    """The parts of the best pitch within `limit` characters: with a link if any fits."""
+    for lead in leads:
+        for sentence in sentences:
+            text = phrases.joined(lead, sentence.text, language, plan.names())
+            if len(text) <= limit:
+                # Each part as it reads in the pitch (the audit keeps the model's own text).
+                shown = dataclasses.replace(sentence, text=phrases.after_colon(
+                    sentence.text, language, plan.names()))
+                first = [Part(lead, "template", "because"), shown]
+                return _with_second(plan, first, text, limit, with_second, variant)
+    for sentence in sentences:
+        if len(sentence.text) <= limit:
+            return _with_second(plan, [sentence], sentence.text, limit, with_second, variant)
+    shortest = phrases.name_variants(plan.facts.name)[-1][: limit - 1].rstrip()
+    return [Part(f"{shortest}.", "template", "opening")]
+
+
+def _with_second(plan: ItemPlan, parts: list[Part], text: str, limit: int, wanted: bool,
+                 variant: int) -> list[Part]:
+    if not wanted:
+        return parts
+    for sentence, _ in fact_sentences(plan.facts, variant)[:3]:
+        if len(text) + 1 + len(sentence) <= limit and sentence not in text:
+            return [*parts, Part(sentence, "template", "fact:0")]
+    return parts
+
+
+def render(parts: list[Part], language: str) -> str:
+    if parts and parts[0].unit == "because":
+        text = f"{parts[0].text}{phrases.COLON.get(language, ': ')}{parts[1].text}"
+        rest = parts[2:]
+    else:
+        text, rest = parts[0].text, parts[1:]
+    return " ".join([text, *(p.text for p in rest)])
+
+
+def _same_sentence(verified: str, shown: str) -> bool:
+    """The verified sentence as shown in a pitch (its first letter may be lowered)."""
+    return verified[1:] == shown[1:] and verified[:1].lower() == shown[:1].lower()
+
+
+def _subject(plan: ItemPlan, language: str) -> str:
+    for subject in phrases.subjects(language, plan.facts.name):
+        if len(subject) <= EMAIL_SUBJECT_LIMIT:
+            return subject
+    return phrases.name_variants(plan.facts.name)[-1][:EMAIL_SUBJECT_LIMIT].rstrip()
+
+
+def _checks(pitch: str, plan: ItemPlan, parts: list[Part], limit: int,
+            history_ids: set[str]) -> dict[str, dict[str, Any]]:
+    link = plan.item.get("link")
+    named = [link["item_id"]] if link and parts[0].unit == "because" else []
+    return {
+        "channel_length": {"passed": len(pitch) <= limit, "chars": len(pitch),
+                           "limit": limit, "blocking": True},
+        "names_product": {"passed": any(n.lower() in pitch.lower() for n in
+                                        phrases.name_variants(plan.facts.name)),
+                          "blocking": True},
+        "history_only": {"passed": set(named) <= history_ids, "named": named,
+                         "blocking": True},
+        "facts_verified": {"passed": all(p.source == "template" or p.support is not None
+                                         for p in parts),
+                           "model_sentences": sum(p.source == "model" for p in parts),
+                           "blocking": True},
+    }
+
+
+def write_pitches(job_input: dict[str, Any], models: GenerationModels,
+                  context: JobContext) -> Outcome:
+    started = time.time()
+    request = parse_input(PersonalisedRecommendationsInput, job_input)
+    state = context.step_state
+    settings = context.settings
+    seed = request.seed if request.seed is not None else random.randrange(2**31 - 1000)
+    variant = seed % 7
+    limit = PITCH_LIMITS[request.channel]
+    embedder = models.require_embedder()
+    plans = []
+    for index, item in enumerate(state.get("items", [])):
+        facts = FactSheet.from_product(Product.model_validate(item["product"]))
+        plans.append(ItemPlan(item, facts, Verifier(
+            facts, embedder, block_unsupported=settings.block_unsupported_facts,
+            min_support=settings.min_support), key=f"{index}:opening"))
+    values = option_values(request.tone, None, request.language)
+    max_words = max(10, min(30, int((limit - LINK_ALLOWANCE) / CHARS_PER_WORD)))
+    specs = []
+    for plan in plans:
+        restated = fact_sentences(plan.facts, variant)
+        fact = restated[0][1] if restated else plan.facts.title
+        specs.append(PromptSpec(plan.key, INTRODUCE_PRODUCT,
+                                {**values, "name": plan.facts.name, "fact": fact},
+                                max_words=max_words, source=fact))
+    context.report_progress({"state": "generating", "items": len(plans)}, force=True)
+    count = settings.candidates_for(models.device)
+    generated: list[Generation] = []
+    if specs:
+        generated = candidates.generate(models.require_generation(), specs, candidates=count,
+                                        temperature=TEMPERATURE, seed=seed, context=context)
+    context.report_progress({"state": "verifying", "items": len(plans)}, force=True)
+    for plan, spec in zip(plans, specs, strict=True):
+        verify_generations([g for g in generated if g.key == plan.key], plan.verifier,
+                           {spec.key: spec.source}, language=request.language)
+
+    history_ids = {e.item_id for e in request.events if e.item_id}
+    shopper = state.get("shopper", {})
+    out, model_words, all_words = [], 0, 0
+    for plan in plans:
+        leads, tag = _leads(plan.item, shopper, request.language)
+        sentences = _item_sentences(plan, generated, request.tone, request.language, variant)
+        parts = _pitch(plan, sentences, leads, limit, request.language,
+                       with_second=request.channel is not Channel.PUSH, variant=variant)
+        pitch = render(parts, request.language)
+        for generation in generated:
+            if generation.key == plan.key:
+                generation.used = [v.text for v in generation.verdicts for p in parts
+                                   if p.source == "model" and _same_sentence(v.text, p.text)]
+        words_here = sum(len(words(p.text)) for p in parts)
+        model_here = sum(len(words(p.text)) for p in parts if p.source == "model")
+        model_words, all_words = model_words + model_here, all_words + words_here
+        link = plan.item.get("link") if parts[0].unit == "because" and tag is None else None
+        out.append({
+            "id": plan.item["id"], "rank": plan.item["rank"], "score": plan.item["score"],
+            "reason": plan.item["reason"], "reason_text": plan.item["reason_text"],
+            "title": plan.item["title"], "pitch": pitch,
+            "subject": _subject(plan, request.language)
+            if request.channel is Channel.EMAIL else None,
+            "because": {"item_id": link["item_id"], "name": plan.item["link_name"],
+                        "event": link["event"], "similarity": link["similarity"]}
+            if link else None,
+            "interest": tag if parts[0].unit == "because" else None,
+            "pitch_sources": [p.as_dict() for p in parts],
+            "model_share": round(model_here / words_here, 3) if words_here else 0.0,
+            "checks": _checks(pitch, plan, parts, limit, history_ids),
+        })
+    source = models.require_generation().source
+    waited = started - state["handed_off_at"] if "handed_off_at" in state else None
+    result = {
+        "items": out, "channel": request.channel.value,
+        "limits": {"pitch": limit, **({"subject": EMAIL_SUBJECT_LIMIT}
+                                      if request.channel is Channel.EMAIL else {})},
+        "shopper": {"segment": shopper.get("segment", "prospect"),
+                    "top_tags": shopper.get("top_tags", []), "rfm": shopper.get("rfm", {})},
+        "strategy": state.get("strategy", "popular"),
+        "catalog_version": state.get("catalog_version", 0),
+        "model_share": round(model_words / all_words, 3) if all_words else 0.0,
+        "timings": {"rank_s": state.get("rank_s"),
+                    "between_steps_s": round(max(0.0, waited), 3) if waited is not None
+                    else None,
+                    "write_s": round(time.time() - started, 3),
+                    **candidates.timings(generated)},
+        "decoding": candidates.decoding(count, TEMPERATURE, seed),
+        "generations": [g.as_dict() for g in generated],
+    }
+    return Outcome(result=result, model_name=source.name, model_revision=source.revision)
