@@ -6,14 +6,16 @@ another host). Real handlers are plain functions; only the model work is left ou
 from __future__ import annotations
 
 import subprocess
+import time
 import uuid
 from datetime import timedelta
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy import select
 
 from shared import lifecycle
-from shared.models import utcnow
+from shared.models import WebhookDelivery, utcnow
 from shared.status import JobStatus
 from tests.support.rows import insert_job, job_row, tenant_id
 from worker.contract import (
@@ -257,3 +259,46 @@ def test_finished_and_canceled_jobs_are_not_run(runs):
         assert runner.run(str(job_id), "diag_sleep", handler) == "skipped"
         assert job_row(stack, job_id).status == status.value
     assert handler.contexts == []
+
+
+def test_progress_is_written_at_most_four_times_a_second_and_heard_once_a_second(
+        runs, monkeypatch):
+    """README: progress is written at most four times a second; a `progress` webhook goes
+    out at most once a second per job."""
+    stack, runner, insert = runs
+    job_id = insert(webhook={"url": "http://127.0.0.1:9/h", "events": ["progress"]})
+    writes, events = [], []
+    real_record = lifecycle.record_progress
+
+    def counting(session, job, progress, *, event_allowed):
+        writes.append(time.monotonic())
+        heard = real_record(session, job, progress, event_allowed=event_allowed)
+        if heard:
+            events.append(time.monotonic())
+        return heard
+
+    monkeypatch.setattr(lifecycle, "record_progress", counting)
+
+    def busy(context):
+        started = time.monotonic()
+        step = 0
+        while time.monotonic() - started < 2.2:
+            step += 1
+            context.report_progress({"step": step})
+            time.sleep(0.01)
+        context.report_progress({"step": step}, force=True)  # unchanged: not written again
+        context.report_progress({"step": step + 1}, force=True)  # forced: written at once
+        return Outcome({"steps": step})
+
+    assert runner.run(str(job_id), "diag_sleep", Handler(busy)) == "succeeded"
+    assert 8 <= len(writes) <= 11, len(writes)  # ~2.2 s at 4 a second, plus the forced one
+    throttled = writes[:-1]  # the last write was forced
+    # Any one second holds at most 4 throttled writes (plus one for when a write's own
+    # database time shifts where it is seen).
+    assert max(sum(t <= w < t + 1 for w in throttled) for t in throttled) <= 5
+    assert 2 <= len(events) <= 3 and all(b - a >= 0.99 for a, b in
+                                         zip(events, events[1:], strict=False))
+    with stack.db.session() as session:
+        kinds = session.scalars(select(WebhookDelivery.event)
+                                .where(WebhookDelivery.job_id == job_id)).all()
+    assert kinds == ["progress"] * len(events)
