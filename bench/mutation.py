@@ -38,22 +38,33 @@ ROOT = Path(__file__).resolve().parents[1]
 # module -> (lines the README makes promises about, None for all; focused test files).
 # Line ranges are inclusive and name the promise each guards.
 TARGETS: dict[str, tuple[list[tuple[int, int]] | None, list[str]]] = {
+    # The guard itself: every line is the promise.
     "shared/ssrf.py": (None, [
         "tests/api/test_webhook_guard.py", "tests/worker/test_webhook_delivery.py"]),
+    # Pinned connections, no redirects, one deadline.
     "worker/webhooks/sender.py": (None, ["tests/worker/test_webhook_delivery.py"]),
+    # Claiming, outcomes, retry schedule, 410, refused addresses, released senders.
     "worker/webhooks/delivery.py": (None, [
         "tests/worker/test_webhook_delivery.py", "tests/shared/test_delivery_status.py"]),
+    # Conditional updates, takeover, progress, the lost-run rule, delivery updates.
     "shared/lifecycle.py": (None, [
         "tests/shared/test_status.py", "tests/worker/test_runner.py",
         "tests/worker/test_sweeper.py", "tests/worker/test_webhook_delivery.py"]),
-    "worker/runner.py": (None, ["tests/worker/test_runner.py"]),
-    "worker/sweeper.py": (None, ["tests/worker/test_sweeper.py"]),
-    # create_job, cancel_job and their helpers (validation, idempotency, 503, never-sent).
-    "api/jobs.py": ([(38, 219)], [
+    # run, claim, lost runs, outcomes (not the contention retry's back-off).
+    "worker/runner.py": ([(68, 117), (131, 209)], ["tests/worker/test_runner.py"]),
+    # Re-sending queued and stale jobs, the backlog rule, deliveries; not catalog embedding.
+    "worker/sweeper.py": ([(49, 138), (157, 188)], [
+        "tests/worker/test_sweeper.py", "tests/worker/test_webhook_delivery.py"]),
+    # create_job and cancel_job with the idempotency key (validation is other tests' work).
+    "api/jobs.py": ([(88, 219)], [
         "tests/api/test_jobs_api.py", "tests/api/test_errors.py",
-        "tests/api/test_cli_and_concurrency.py", "tests/api/test_webhook_guard.py"]),
+        "tests/api/test_cli_and_concurrency.py"]),
     "worker/generation/checks.py": (None, ["tests/worker/test_checks.py"]),
 }
+
+# Model-heavy tests are too slow to run per mutant; the PostgreSQL variants run the same
+# assertions again (`--markers "not slow"` includes them).
+MARKERS = "not slow and not postgres"
 
 NEGATED_OPS = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.GtE, ast.GtE: ast.Lt,
                ast.Gt: ast.LtE, ast.LtE: ast.Gt, ast.In: ast.NotIn, ast.NotIn: ast.In,
@@ -244,7 +255,7 @@ def run_child(module_name: str, path: Path, mutated: str | None, tests: list[str
         if mutated is not None:
             swap_in(sys.modules[module_name], mutated)
         import pytest
-        rc = pytest.main([*tests, "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow",
+        rc = pytest.main([*tests, "-x", "-q", "-p", "no:cacheprovider", "-m", MARKERS,
                           "-W", "ignore"])
     except BaseException:  # noqa: BLE001 - anything that breaks the run kills the mutant
         import traceback
@@ -308,7 +319,9 @@ def main() -> int:
     parser.add_argument("--list", action="store_true", help="list mutants, run nothing")
     parser.add_argument("--timeout-factor", type=float, default=3.0)
     parser.add_argument("--logs", default="/tmp/mutation-logs")
+    parser.add_argument("--markers", default=MARKERS, help="pytest -m expression per mutant")
     args = parser.parse_args()
+    globals()["MARKERS"] = args.markers
     # A stopped run must still restore the file it mutated (the `finally` in run_once).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.chdir(ROOT)
