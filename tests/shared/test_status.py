@@ -6,12 +6,13 @@ import threading
 import uuid
 
 import pytest
+import redis
 from sqlalchemy import select
 
 from shared import lifecycle
-from shared.models import Job
+from shared.models import Job, WebhookDelivery
 from shared.status import IllegalTransition, JobStatus
-from tests.support.rows import insert_job, job_row, tenant_id
+from tests.support.rows import insert_job, job_row, tenant_id, waiting
 
 Q, R, S, F, C = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED, JobStatus.FAILED,
                  JobStatus.CANCELED)
@@ -157,3 +158,32 @@ def test_a_lost_run_is_retried_until_max_attempts_then_fails_once(jobs):
                                       + [lifecycle.LostRun.SETTLED_ELSEWHERE] * 2)
     row = job_row(stack, lost)
     assert (row.status, row.error_code) == ("failed", "worker_lost")
+
+
+def test_an_event_is_recorded_and_sent_only_with_its_committed_change(jobs):
+    """README: an event is written in the same transaction as the status change it reports
+    and sent after the commit; a change that rolls back leaves no delivery and sends nothing."""
+    stack, insert = jobs
+    broker = redis.Redis.from_url(stack.settings.broker_url)
+    hook = {"url": "http://127.0.0.1:9/h", "events": ["completed", "started"]}
+    job_id = insert(webhook=hook)
+    before = waiting(broker, "webhooks")
+    with pytest.raises(RuntimeError), stack.db.session() as session:
+        assert lifecycle.transition(session, job_id, from_statuses=[Q], to=R)
+        raise RuntimeError("the rest of the transaction failed")
+    with stack.db.session() as session:
+        assert session.scalars(select(WebhookDelivery)
+                               .where(WebhookDelivery.job_id == job_id)).all() == []
+    assert job_row(stack, job_id).status == "queued"
+    assert waiting(broker, "webhooks") == before
+
+    with stack.db.session() as session:
+        assert lifecycle.transition(session, job_id, from_statuses=[Q], to=R)
+    with stack.db.session() as session:
+        assert session.scalars(select(WebhookDelivery.event)
+                               .where(WebhookDelivery.job_id == job_id)).all() == ["started"]
+    assert waiting(broker, "webhooks") == before + 1
+    quiet = insert(webhook={"url": "http://127.0.0.1:9/h", "events": ["completed"]})
+    with stack.db.session() as session:
+        assert lifecycle.transition(session, quiet, from_statuses=[Q], to=R)
+    assert waiting(broker, "webhooks") == before + 1  # `started` was not asked for
