@@ -291,7 +291,9 @@ def test_progress_is_written_at_most_four_times_a_second_and_heard_once_a_second
         return Outcome({"steps": step})
 
     assert runner.run(str(job_id), "diag_sleep", Handler(busy)) == "succeeded"
-    assert 8 <= len(writes) <= 11, len(writes)  # ~2.2 s at 4 a second, plus the forced one
+    # ~2.2 s at 4 a second plus the forced one; fewer when the database is slow (a write
+    # only starts the next interval once it is done).
+    assert 3 <= len(writes) <= 11, len(writes)
     throttled = writes[:-1]  # the last write was forced
     # Any one second holds at most 4 throttled writes (plus one for when a write's own
     # database time shifts where it is seen).
