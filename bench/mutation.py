@@ -26,6 +26,7 @@ import argparse
 import ast
 import importlib
 import os
+import re
 import signal
 import sys
 import time
@@ -313,6 +314,21 @@ def run_once(module_name, path, mutated, tests, timeout, log_path) -> tuple[str,
     return outcome, time.monotonic() - started
 
 
+def _earlier_outcomes(paths: list[str]) -> dict[tuple[str, str, str], str]:
+    """(module, kind, text) -> killed | survived, from earlier runs' per-mutant lines."""
+    outcomes: dict[tuple[str, str, str], str] = {}
+    pattern = re.compile(r"^   (\S+?):\d+ (\S+)\s+(failed|timeout|passed)\s+[\d.]+s  (.*)$")
+    for path in paths:
+        for line in Path(path).read_text().splitlines():
+            match = pattern.match(line)
+            if match:
+                module, kind, outcome, text = match.groups()
+                key = (module, kind, text)
+                if outcome == "passed" or outcomes.get(key) != "survived":
+                    outcomes[key] = "survived" if outcome == "passed" else "killed"
+    return outcomes
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="paths from TARGETS (default: all)")
@@ -320,6 +336,10 @@ def main() -> int:
     parser.add_argument("--timeout-factor", type=float, default=3.0)
     parser.add_argument("--logs", default="/tmp/mutation-logs")
     parser.add_argument("--markers", default=MARKERS, help="pytest -m expression per mutant")
+    parser.add_argument("--rerun-survivors-of", metavar="OUTPUT", action="append", default=[],
+                        help="an earlier run's output: run only the mutants it did not kill "
+                             "(survivors, and mutants it never had); count the rest as killed. "
+                             "Sound only if no test that killed them was removed or weakened.")
     args = parser.parse_args()
     globals()["MARKERS"] = args.markers
     # A stopped run must still restore the file it mutated (the `finally` in run_once).
@@ -331,6 +351,7 @@ def main() -> int:
     logs = Path(args.logs)
     logs.mkdir(parents=True, exist_ok=True)
     selected = args.modules or list(TARGETS)
+    earlier = _earlier_outcomes(args.rerun_survivors_of)
     summary = []
     for relative in selected:
         lines, tests = TARGETS[relative]
@@ -363,8 +384,12 @@ def main() -> int:
         timeout = max(30.0, seconds * args.timeout_factor)
         print(f"   baseline passed in {seconds:.1f}s; per-mutant timeout {timeout:.0f}s",
               flush=True)
-        killed, survivors = 0, []
+        killed, survivors, carried = 0, [], 0
         for number, mutant in enumerate(mutants):
+            if earlier.get((relative, mutant.kind, mutant.text)) == "killed":
+                killed += 1
+                carried += 1
+                continue
             mutated = apply(source, mutant)
             log_path = logs / f"{module_name}.{number}.log"
             outcome, seconds = run_once(module_name, path, mutated, tests, timeout, log_path)
@@ -377,6 +402,9 @@ def main() -> int:
             print(f"   {relative}:{mutant.line} {mutant.kind:17s} {outcome:8s} "
                   f"{seconds:5.1f}s  {mutant.text}", flush=True)
         summary.append((relative, killed, len(mutants), len(survivors)))
+        if carried:
+            print(f"   {carried} mutants killed by the earlier run counted killed, not re-run",
+                  flush=True)
         for mutant in survivors:
             print(f"   SURVIVED {relative}:{mutant.line} {mutant.kind}: {mutant.text}", flush=True)
     print("\n== mutation score (killed / mutants)")
