@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import random
 import socket
+import threading
+import time
 import uuid
 from datetime import timedelta
 
@@ -17,7 +19,7 @@ from sqlalchemy import select
 
 import worker.webhooks.delivery as delivery_module
 from shared import lifecycle
-from shared.models import Job, WebhookDelivery, utcnow
+from shared.models import DisabledWebhookUrl, Job, WebhookDelivery, utcnow
 from shared.queues import make_celery
 from shared.settings import Settings
 from shared.ssrf import UnsafeUrl
@@ -177,6 +179,56 @@ def test_a_trickling_receiver_is_cut_at_the_whole_request_deadline(receiver):
     result = post(receiver.url(path), b"{}", {}, timeout_s=1, allowlist=["127.0.0.1/32"])
     assert result.status_code is None and result.error == "timed out after 1s"
     assert 900 <= result.latency_ms < 5000
+
+
+@pytest.fixture
+def slow_status_line():
+    """A raw server that sends its status line one byte every 0.3 s: no socket read ever
+    waits a whole second, and the answer's headers never finish in time."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.recv(65536)
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok":
+                    if stop.is_set():
+                        break
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        break
+                    time.sleep(0.3)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    stop.set()
+    thread.join(5)
+    server.close()
+
+
+def test_a_receiver_trickling_its_headers_is_cut_at_the_deadline(slow_status_line):
+    result = post(slow_status_line, b"{}", {}, timeout_s=1, allowlist=["127.0.0.1/32"])
+    assert result.status_code is None and result.error == "timed out after 1s"
+    assert 900 <= result.latency_ms < 5000
+
+
+def test_https_is_spoken_to_an_https_url(receiver):
+    """The receiver speaks plain HTTP: an https URL to it fails the TLS handshake rather
+    than being sent in clear text."""
+    path = f"/tls-{uuid.uuid4().hex[:6]}"
+    receiver.script(path, 200)
+    result = post(f"https://127.0.0.1:{_port(receiver)}{path}", b"{}", {}, timeout_s=2,
+                  allowlist=["127.0.0.1/32"])
+    assert result.status_code is None and "SSL" in result.error, result
+    assert receiver.received(path) == []
 
 
 def test_a_receiver_that_answers_in_time_is_read_in_full_up_to_the_excerpt(receiver):
@@ -347,12 +399,14 @@ def test_a_delivery_whose_sender_died_is_released_by_the_sweeper(hooks, receiver
     assert deliver(stack.db, settings, celery, busy_id) == "skipped"
 
 
+@pytest.mark.parametrize("answer", [200, 410, 500])
 def test_an_outcome_is_dropped_when_the_sweeper_took_the_attempt_back(hooks, receiver,
-                                                                      monkeypatch):
+                                                                      monkeypatch, answer):
     """The sender is slow past the sweeper's patience: the delivery is pending again, and
-    the late outcome does not overwrite it (the attempt itself is kept)."""
+    the late outcome, whatever it was, does not overwrite it (the attempt itself is kept)."""
     stack, settings, celery, completed_event = hooks
-    delivery_id = completed_event(receiver.script(f"/slow-{uuid.uuid4().hex[:6]}", 200))
+    url = receiver.script(f"/slow-{uuid.uuid4().hex[:6]}", answer)
+    delivery_id = completed_event(url)
     real_post = delivery_module.post
 
     def slow_post(*args, **kwargs):
@@ -364,3 +418,6 @@ def test_an_outcome_is_dropped_when_the_sweeper_took_the_attempt_back(hooks, rec
     assert deliver(stack.db, settings, celery, delivery_id) == "released"
     delivery = _delivery(stack, delivery_id)
     assert delivery.status == "pending" and len(delivery.attempts) == 1
+    assert delivery.attempts[0].status_code == answer
+    with stack.db.session() as session:  # a 410 the sender no longer held disables nothing
+        assert session.get(DisabledWebhookUrl, (delivery.tenant_id, url)) is None
