@@ -334,6 +334,10 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", help="paths from TARGETS (default: all)")
     parser.add_argument("--list", action="store_true", help="list mutants, run nothing")
     parser.add_argument("--timeout-factor", type=float, default=3.0)
+    parser.add_argument("--min-timeout", type=float, default=60.0,
+                        help="seconds; on a loaded box a slow pass must not count as a kill")
+    parser.add_argument("--sample", type=int, default=1, metavar="N",
+                        help="run every Nth mutant only (the same ones on every run)")
     parser.add_argument("--logs", default="/tmp/mutation-logs")
     parser.add_argument("--markers", default=MARKERS, help="pytest -m expression per mutant")
     parser.add_argument("--rerun-survivors-of", metavar="OUTPUT", action="append", default=[],
@@ -358,7 +362,7 @@ def main() -> int:
         tests = [t for t in tests if (ROOT / t.split("::")[0]).exists()]
         path = ROOT / relative
         source = path.read_text()
-        mutants = mutants_of(source, lines)
+        mutants = mutants_of(source, lines)[::args.sample]
         print(f"== {relative}: {len(mutants)} mutants; tests: {' '.join(tests) or 'none'}",
               flush=True)
         if args.list:
@@ -381,7 +385,7 @@ def main() -> int:
             print(f"   baseline {baseline}; see {logs}/{module_name}.baseline.log", flush=True)
             summary.append((relative, None, len(mutants), None))
             continue
-        timeout = max(30.0, seconds * args.timeout_factor)
+        timeout = max(args.min_timeout, seconds * args.timeout_factor)
         print(f"   baseline passed in {seconds:.1f}s; per-mutant timeout {timeout:.0f}s",
               flush=True)
         killed, survivors, carried = 0, [], 0
