@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+import redis
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -18,6 +19,11 @@ from tests.support.stack import (  # noqa: E402
 )
 
 BACKENDS = ["sqlite", "postgresql"]
+# Both backends, the PostgreSQL one marked (`-m "not postgres"` runs SQLite only).
+MARKED_BACKENDS = [pytest.param("sqlite"),
+                   pytest.param("postgresql", marks=pytest.mark.postgres)]
+# Redis dbs lent to one test module at a time by `own_stack` (the session fixtures use 0-10).
+_OWN_REDIS_DBS = list(range(11, 16))
 
 
 @pytest.fixture(scope="session")
@@ -118,3 +124,17 @@ def api_only(redis_server, database_factory):
                         f"redis://127.0.0.1:{redis_server.port}/5", with_worker=False)
     yield built
     built.stop()
+
+
+@pytest.fixture(scope="module", params=MARKED_BACKENDS)
+def own_stack(request, redis_server, database_factory):
+    """The API app (no worker) on a database and a Redis db of this test module's own, on
+    SQLite and PostgreSQL: for tests that change or count shared state (sweeps, deliveries,
+    status races), so that no other module's rows are in their way, nor theirs in others'."""
+    redis_db = _OWN_REDIS_DBS.pop()
+    redis.Redis(port=redis_server.port, db=redis_db).flushdb()
+    built = build_stack(request.param, database_factory(request.param),
+                        f"redis://127.0.0.1:{redis_server.port}/{redis_db}", with_worker=False)
+    yield built
+    built.stop()
+    _OWN_REDIS_DBS.append(redis_db)

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import uuid
 
+import psycopg
 import pytest
+import redis
+from sqlalchemy import func, select
 
 from api import create_app
+from api.services import services_of
+from shared.models import Job, Tenant
 from shared.settings import Settings
-from tests.support.stack import stack_env
+from tests.support.rows import waiting
+from tests.support.stack import POSTGRES_ADMIN_URL, PostgresDatabase, build_stack, stack_env
 
 VALID_EVENT = {"type": "purchase", "timestamp": "2011-05-01T10:00:00", "title": "MUG",
                "price": 2.5, "quantity": 2}
@@ -118,6 +124,7 @@ def test_unknown_route_is_json_404(api_only):
 
 
 def test_database_and_broker_down_is_503():
+    """Both down: the key cannot even be looked up (the auth path's 503)."""
     settings = Settings.from_env(
         stack_env("postgresql://postgres@127.0.0.1:1/test", "redis://127.0.0.1:1/0")
     )
@@ -130,3 +137,50 @@ def test_database_and_broker_down_is_503():
     assert ready.status_code == 503
     assert set(ready.json["failed"]) == {"database", "broker"}
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.postgres
+def test_database_down_while_the_broker_is_up_is_503_and_sends_nothing(redis_server):
+    """The insert path, not the key lookup: the key is known (cached), the database then goes
+    away, and the submission is answered 503 with the idempotency hint; no message goes to
+    Redis for a job that has no row. Once the database is back, the same request with the
+    same key makes exactly one job."""
+    database = PostgresDatabase()
+    broker = redis.Redis(port=redis_server.port, db=9)  # a db of this test's own
+    broker.flushdb()
+    stack = build_stack("postgresql", database.url,
+                        f"redis://127.0.0.1:{redis_server.port}/9", with_worker=False)
+    admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True)
+    try:
+        key = stack.key("db-down")
+        with stack.db.session() as session:
+            tenant = session.scalar(select(Tenant.id).where(Tenant.name == "db-down"))
+        admin.execute(f'ALTER DATABASE "{database.name}" ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = %s", (database.name,))
+        services_of(stack.app).key_cache.put(key, tenant)  # authenticated while it was up
+        headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": "while-down"}
+        body = {"type": "user_profile", "input": {"events": [VALID_EVENT]}}
+        error = _error(stack.client.post("/v1/jobs", json=body, headers=headers), 503,
+                       "unavailable")
+        assert "retry with the same Idempotency-Key" in error["message"]
+        assert waiting(broker, "cpu") == 0
+        ready = stack.client.get("/readyz")
+        assert ready.status_code == 503 and set(ready.json["failed"]) == {"database"}
+
+        admin.execute(f'ALTER DATABASE "{database.name}" ALLOW_CONNECTIONS true')
+        services_of(stack.app).key_cache.put(key, tenant)
+        accepted = stack.client.post("/v1/jobs", json=body, headers=headers)
+        assert accepted.status_code == 202, accepted.json
+        replay = stack.client.post("/v1/jobs", json=body, headers=headers)
+        assert replay.headers["Idempotent-Replayed"] == "true"
+        with stack.db.session() as session:
+            assert session.scalar(select(func.count()).select_from(Job)
+                                  .where(Job.tenant_id == tenant)) == 1
+        assert waiting(broker, "cpu") == 1
+    finally:
+        admin.execute(f'ALTER DATABASE "{database.name}" ALLOW_CONNECTIONS true')
+        admin.close()
+        stack.stop()
+        database.drop()
+        broker.flushdb()

@@ -138,3 +138,47 @@ def test_hosts_that_cannot_resolve_are_422_not_500(api_only, url):
                           "webhook": {"url": url}}, headers=api_only.auth())
     assert response.status_code == 422, response.get_data(as_text=True)
     assert response.json["error"]["details"][0]["path"] == "webhook.url"
+
+
+def test_check_url_refuses_what_it_cannot_call():
+    """The guard's own answers, not the schema's (the API's URL type refuses many of these
+    first, so only a direct call shows the guard holds on its own, as at send time)."""
+    public = lambda host, port, type: [(socket.AF_INET, type, 6, "", ("93.184.216.34", port))]  # noqa: E731
+    cases = [("ftp://shop.example/x", "scheme 'ftp' is not allowed"),
+             ("//shop.example/x", "scheme 'none' is not allowed"),
+             ("http:///x", "the URL has no host"),
+             ("http://shop.example:99999/x", "the URL cannot be parsed")]
+    for url, problem in cases:
+        with pytest.raises(UnsafeUrl, match=problem):
+            check_url(url, [], resolve=public)
+    with pytest.raises(UnsafeUrl, match="does not resolve to any address"):
+        check_url("http://shop.example/x", [], resolve=lambda host, port, type: [])
+
+    def unresolvable(host, port, type):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    with pytest.raises(UnsafeUrl, match="shop.example does not resolve: .*not known"):
+        check_url("http://shop.example/x", [], resolve=unresolvable)
+    with pytest.raises(UnsafeUrl, match="which is not an IP address"):
+        check_address("shop.example", "not-an-ip", [])
+
+
+@pytest.mark.parametrize(("url", "port"), [("http://shop.example/x", 80),
+                                           ("https://shop.example/x", 443),
+                                           ("https://shop.example:8443/x", 8443)])
+def test_the_default_port_follows_the_scheme(url, port):
+    asked = []
+
+    def resolve(host, port, type):
+        asked.append((host, port))
+        return [(socket.AF_INET, type, 6, "", ("93.184.216.34", port))]
+
+    assert check_url(url, [], resolve=resolve) == ["93.184.216.34"]
+    assert asked == [("shop.example", port)]
+
+
+def test_allowlist_networks_are_not_strict_and_names_match_any_case():
+    check_address("hooks.example", "10.9.9.9", ["10.1.2.3/8"])  # host bits set: still the /8
+    check_address("Hooks.Example", "10.9.9.9", ["hooks.example"])
+    with pytest.raises(UnsafeUrl):
+        check_address("other.example", "10.9.9.9", ["hooks.example", "192.168.0.0/16"])

@@ -7,9 +7,11 @@ issue's scenarios (flaky, gone, redirecting and hanging receivers) play out in s
 from __future__ import annotations
 
 import json
+import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from shared import lifecycle
@@ -18,7 +20,7 @@ from shared.models import Tenant, utcnow
 from shared.status import JobStatus
 from tests.support.processes import wait_for
 from tests.support.receiver import Answer
-from vitrine_client import verify
+from vitrine_client import WebhookVerificationError, verify
 from worker.sweeper import sweep
 
 
@@ -145,7 +147,10 @@ def test_a_hanging_receiver_times_out_and_is_retried(stack, receiver):
     [delivery] = _settled(stack, job_id)
     first, second = delivery["attempts"]
     assert first["status_code"] is None and "timed out after 1s" in first["error"]
-    assert 900 <= first["latency_ms"] < 2500  # cut at the 1 s timeout, not after 3 s
+    # Cut at the 1 s timeout, not after 3 s (generous: a loaded box; the whole-request timer
+    # itself is told apart from the socket timeout by a trickling receiver in
+    # tests/worker/test_webhook_delivery.py).
+    assert 900 <= first["latency_ms"] < 2900
     assert second["status_code"] == 200 and delivery["status"] == "succeeded"
 
 
@@ -168,6 +173,13 @@ def test_event_filters_hold(stack, receiver):
         and receiver.received(everything), 20, what="all events to arrive")]
     progress = [b for b in bodies if b["event"] == "progress"]
     assert all(b["status"] == "running" and "slept" in b["progress"] for b in progress)
+    # At most one progress event a second per job: a 1.5 s job records one or two, at least
+    # a second apart.
+    assert 1 <= len(progress) <= 2
+    recorded = sorted(datetime.fromisoformat(d["created_at"].replace("Z", "+00:00"))
+                      for d in _deliveries(stack, all_job) if d["event"] == "progress")
+    assert all((b - a).total_seconds() >= 0.99 for a, b in
+               zip(recorded, recorded[1:], strict=False))
     assert [b["status"] for b in bodies if b["event"] == "started"] == ["running"]
 
     assert [d["event"] for d in _settled(stack, started_job)] == ["started"]
@@ -182,8 +194,13 @@ def test_a_canceled_job_sends_completed(stack, receiver):
     assert stack.client.post(f"/v1/jobs/{job_id}/cancel", headers=stack.auth()).status_code == 200
     [delivery] = _settled(stack, job_id)
     assert delivery["event"] == "completed" and delivery["status"] == "succeeded"
+    # The worker finishes its 3 s sleep later and discards the result: that sends nothing.
+    worker = stack.workers[0]
+    worker.wait_for_log(f"event=result_discarded job_id={job_id}", timeout=30)
+    time.sleep(1)  # a second `completed` would be recorded and sent right after the discard
     [request] = receiver.received(path)
     assert json.loads(request.body)["status"] == "canceled"
+    assert len(_deliveries(stack, job_id)) == 1
 
 
 def test_rotation_signs_with_both_secrets_until_the_old_one_expires(stack, receiver):
@@ -204,6 +221,16 @@ def test_rotation_signs_with_both_secrets_until_the_old_one_expires(stack, recei
     ended = stack.client.post("/v1/webhooks/secret/rotate", json={"previous_valid_for_s": 0},
                               headers=stack.auth(tenant)).json
     assert ended["previous_secret"] is None
+    # After the old secret expired, a delivery carries one signature, by the newest secret.
+    newest, later_path = ended["secret"], _path("rotated")
+    later = _submit(stack, receiver.script(later_path, 200), tenant=tenant)
+    _settled(stack, later, tenant=tenant)
+    [request] = receiver.received(later_path)
+    assert len(request.headers["webhook-signature"].split()) == 1
+    assert verify(newest, request.headers, request.body)["id"] == later
+    for expired in (old, new):
+        with pytest.raises(WebhookVerificationError, match="no signature matches"):
+            verify(expired, request.headers, request.body)
     bad = stack.client.post("/v1/webhooks/secret/rotate", json={"previous_valid_for_s": -1},
                             headers=stack.auth(tenant))
     assert bad.status_code == 422
@@ -224,11 +251,13 @@ def test_an_event_whose_message_was_never_sent_is_sent_by_the_sweeper(stack, rec
     [delivery] = _deliveries(stack, job_id)
     assert delivery["status"] == "pending" and delivery["attempts"] == []
 
+    # Judged on this delivery's own row (the stack's database is shared with other tests).
     celery = stack.celery
-    early = sweep(stack.db, stack.settings, celery)
-    assert early.webhooks_sent == 0  # it may still be on its way
+    sweep(stack.db, stack.settings, celery)
+    [delivery] = _deliveries(stack, job_id)
+    assert delivery["status"] == "pending" and delivery["attempts"] == []  # may be on its way
     later = utcnow() + timedelta(seconds=stack.settings.requeue_after_s + 1)
-    assert sweep(stack.db, stack.settings, celery, now=later).webhooks_sent == 1
+    sweep(stack.db, stack.settings, celery, now=later)
     [delivery] = _settled(stack, job_id)
     assert delivery["status"] == "succeeded"
     assert json.loads(receiver.received(path)[0].body)["status"] == JobStatus.CANCELED

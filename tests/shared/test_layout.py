@@ -46,7 +46,26 @@ def test_api_app_loads_without_torch_or_worker():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def _settings_table() -> dict[str, str]:
+    """README's Settings table: variable -> its default column."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[0].startswith("`") and cells[0].endswith("`"):
+            rows[cells[0].strip("`")] = cells[1]
+    return rows
+
+
 def test_every_setting_is_in_the_readme_table():
-    readme = (ROOT / "README.md").read_text()
-    missing = [name for name, _, _ in documented_variables() if f"`{name}`" not in readme]
-    assert missing == []
+    """The Settings table names exactly the declared variables, each with its default."""
+    table = _settings_table()
+    declared = {name: default for name, default, _ in documented_variables()}
+    assert sorted(table) == sorted(declared)
+    for name, default in declared.items():
+        column = table[name]
+        if default == "":
+            assert column.startswith("empty"), (name, column)
+        else:
+            assert column.startswith(f"`{default.split()[0]}`"), (name, default, column)

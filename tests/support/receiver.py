@@ -13,6 +13,10 @@ class Answer:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0  # sleep before answering: a receiver that hangs
+    body: bytes = b"ok"
+    # > 0: send the body one byte at a time, this many seconds apart (a trickling receiver
+    # that never lets a socket read time out)
+    trickle_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -46,9 +50,14 @@ class Receiver:
                     self.send_response(answer.status)
                     for name, value in answer.headers.items():
                         self.send_header(name, value)
-                    self.send_header("Content-Length", "2")
+                    self.send_header("Content-Length", str(len(answer.body)))
                     self.end_headers()
-                    self.wfile.write(b"ok")
+                    if not answer.trickle_s:
+                        self.wfile.write(answer.body)
+                    for byte in answer.body if answer.trickle_s else b"":
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(answer.trickle_s)
                 except OSError:
                     pass  # the sender gave up (timeout) and closed the connection
 

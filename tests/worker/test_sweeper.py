@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import timedelta
 
@@ -9,61 +10,44 @@ import pytest
 import redis
 from sqlalchemy import delete, select
 
-from shared.models import Catalog, CatalogItem, Job, Tenant, utcnow
+from shared.models import Catalog, CatalogItem, Job, utcnow
 from shared.queues import make_celery
 from shared.status import JobStatus
-from tests.support.stack import build_stack
+from tests.support.rows import insert_job, job_row, tenant_id, waiting
 from worker.sweeper import sweep
 
 
-@pytest.fixture(scope="module")
-def sweeper_stack(redis_server, database_factory):
-    """The API on a database and a Redis db of its own: a sweep acts on every row it finds,
-    so other tests' jobs must not be in its way (nor these in theirs)."""
-    built = build_stack("sqlite", database_factory("sqlite"),
-                        f"redis://127.0.0.1:{redis_server.port}/10", with_worker=False)
-    yield built
-    built.stop()
-
-
 @pytest.fixture
-def swept(sweeper_stack):
-    """A fresh Redis db for the stack's broker, and a helper that inserts job rows."""
-    api_only = sweeper_stack
-    celery = make_celery(api_only.settings)
-    broker = redis.Redis.from_url(api_only.settings.broker_url)
-    broker.flushdb()
-    api_only.key("sweeper")
-    with api_only.db.session() as session:
-        tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == "sweeper"))
-        # Earlier tests' rows of this tenant are settled, so that each test counts its own.
-        session.execute(Job.__table__.update()
-                        .where(Job.tenant_id == tenant_id, Job.status.in_(["queued", "running"]))
-                        .values(status="canceled"))
-        session.execute(delete(CatalogItem).where(CatalogItem.catalog_id.in_(
-            select(Catalog.id).where(Catalog.tenant_id == tenant_id))))
+def swept(own_stack):
+    """The API on a database and a Redis db of this module's own (a sweep acts on every row
+    it finds, so other modules' jobs must not be in its way, nor these in theirs), a tenant
+    of this test's own, and a helper that inserts its job rows. Each test settles what it
+    left behind (its own rows and messages), so the next one counts only its own."""
+    stack = own_stack
+    celery = make_celery(stack.settings)
+    broker = redis.Redis.from_url(stack.settings.broker_url)
+    tenant = tenant_id(stack, f"sweeper-{uuid.uuid4().hex[:8]}")
+    assert _waiting(broker) == 0, "an earlier test left messages behind"
 
     def insert(**values) -> uuid.UUID:
-        now = utcnow()
-        row = {"id": uuid.uuid4(), "tenant_id": tenant_id, "type": "diag_sleep",
-               "input": {"seconds": 0}, "priority": 5, "attempts": 0, "created_at": now,
-               "status": "queued", **values}
-        with api_only.db.session() as session:
-            session.add(Job(**row))
-        return row["id"]
+        return insert_job(stack, tenant, **values)
 
-    yield api_only, celery, broker, insert
-    broker.flushdb()
+    yield stack, celery, broker, insert
+    with stack.db.session() as session:
+        session.execute(Job.__table__.update()
+                        .where(Job.tenant_id == tenant, Job.status.in_(["queued", "running"]))
+                        .values(status="canceled"))
+        session.execute(delete(CatalogItem).where(CatalogItem.catalog_id.in_(
+            select(Catalog.id).where(Catalog.tenant_id == tenant))))
+    for queue in ("cpu", "gpu", "maintenance", "webhooks"):
+        broker.delete(queue, *(f"{queue}:{p}" for p in range(1, 10)))
 
 
-def _waiting(broker, queue: str = "cpu") -> int:
-    """Messages in a queue: Redis keeps one list per priority level (cpu, cpu:1 .. cpu:9)."""
-    return sum(broker.llen(key) for key in [queue, *(f"{queue}:{p}" for p in range(1, 10))])
+_waiting = waiting
 
 
 def _row(stack, job_id) -> Job:
-    with stack.db.session() as session:
-        return session.get(Job, job_id)
+    return job_row(stack, job_id)
 
 
 def test_never_sent_jobs_are_sent_at_once(swept):
@@ -105,9 +89,9 @@ def test_stale_running_jobs_are_resent_then_failed_when_out_of_attempts(swept):
 
 def test_catalog_items_left_unembedded_are_queued_again(swept):
     stack, celery, broker, insert = swept
+    tenant = _row(stack, insert(status="canceled")).tenant_id
     with stack.db.session() as session:
-        tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == "sweeper"))
-        catalog = Catalog(tenant_id=tenant_id, name="lost-work", version=1, events_version=0)
+        catalog = Catalog(tenant_id=tenant, name="lost-work", version=1, events_version=0)
         session.add(catalog)
         session.flush()
         session.add(CatalogItem(catalog_id=catalog.id, item_id="1", title="Stapler",
@@ -116,3 +100,43 @@ def test_catalog_items_left_unembedded_are_queued_again(swept):
     report = sweep(stack.db, stack.settings, celery)
     assert report.catalogs_to_embed == 1
     assert _waiting(broker) == 1
+
+
+def test_with_the_broker_down_nothing_is_marked_sent(swept):
+    stack, _, broker, insert = swept
+    never_sent = insert(enqueued_at=None)
+    stale = utcnow() - timedelta(seconds=stack.settings.stale_after_s("diag_sleep") + 5)
+    lost_run = insert(status="running", attempts=1, started_at=stale, worker_host="gone")
+    dead_broker = make_celery(dataclasses.replace(stack.settings,
+                                                  broker_url="redis://127.0.0.1:1/0"))
+    report = sweep(stack.db, stack.settings, dead_broker)
+    assert report.send_failures >= 2 and report.resent_queued == report.resent_stale == 0
+    assert _row(stack, never_sent).enqueued_at is None  # the next sweep sends it
+    assert _row(stack, lost_run).status == JobStatus.RUNNING
+    assert _waiting(broker) == 0
+
+
+def test_a_job_of_a_type_no_queue_serves_is_left_alone(swept):
+    stack, celery, broker, insert = swept
+    stale = utcnow() - timedelta(hours=1)
+    queued = insert(type="retired_type", enqueued_at=None)
+    running = insert(type="retired_type", status="running", attempts=5, started_at=stale,
+                     worker_host="gone")
+    report = sweep(stack.db, stack.settings, celery)
+    assert (report.resent_queued, report.resent_stale, report.failed_lost) == (0, 0, 0)
+    assert _row(stack, queued).enqueued_at is None
+    assert _row(stack, running).status == JobStatus.RUNNING
+    assert _waiting(broker) == 0
+
+
+def test_recently_changed_catalog_items_are_left_to_their_own_task(swept):
+    stack, celery, broker, insert = swept
+    tenant = _row(stack, insert(status="canceled")).tenant_id
+    with stack.db.session() as session:
+        catalog = Catalog(tenant_id=tenant, name="in-progress", version=1, events_version=0)
+        session.add(catalog)
+        session.flush()
+        session.add(CatalogItem(catalog_id=catalog.id, item_id="1", title="Stapler",
+                                content_hash="h", embedded_hash=None, in_stock=True,
+                                popularity=0.0, updated_at=utcnow()))
+    assert sweep(stack.db, stack.settings, celery).catalogs_to_embed == 0

@@ -73,15 +73,19 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout_s: float,
     connection = connection_class(parts.hostname, port, timeout=timeout_s)
     connection._create_connection = _pinned_connector(parts.hostname, port, addresses, allowlist)
     timed_out = threading.Event()
+    # Once the answer's headers are read, http.client hands a closing connection's socket to
+    # the response and forgets it (connection.sock is None), so the timer keeps its own
+    # reference: without it a receiver trickling its body held the sender past the deadline.
+    held: list[socket.socket] = []
 
     def cut() -> None:
         timed_out.set()
-        sock = connection.sock
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        for sock in (connection.sock, *held):
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     timer = threading.Timer(timeout_s, cut)
     timer.daemon = True
@@ -90,6 +94,7 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout_s: float,
     try:
         connection.request("POST", path, body=body, headers={
             "Content-Type": "application/json", "User-Agent": USER_AGENT, **headers})
+        held.append(connection.sock)  # connected (and TLS-wrapped) by now
         response = connection.getresponse()
         excerpt = response.read(EXCERPT_BYTES).decode("utf-8", "replace")
         if timed_out.is_set():
