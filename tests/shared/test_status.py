@@ -137,8 +137,12 @@ def test_progress_is_stored_only_while_running(jobs):
     stack, insert = jobs
     queued, running = insert(), insert(status="running", attempts=1)
     with stack.db.session() as session:
-        assert not lifecycle.record_progress(session, running, {"n": 1}, event_allowed=True)
-        lifecycle.record_progress(session, queued, {"n": 1}, event_allowed=True)
+        # (still running, progress event recorded): no webhook here, so no event.
+        assert lifecycle.record_progress(session, running, {"n": 1},
+                                         event_allowed=True) == (True, False)
+        # Not running: nothing stored, and the handler learns it should stop.
+        assert lifecycle.record_progress(session, queued, {"n": 1},
+                                         event_allowed=True) == (False, False)
     assert job_row(stack, running).progress == {"n": 1}
     assert job_row(stack, queued).progress is None
 
