@@ -62,6 +62,8 @@ class JobRunner:
     def __init__(self, *, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
+        # (error code, message) of the failure this run recorded, for the task's own state.
+        self.failure: tuple[str, str] | None = None
         self.host = socket.gethostname()
         self.pid = os.getpid()
 
@@ -196,6 +198,8 @@ class JobRunner:
 
         won = self._with_retry(write)
         log.info("event=job_failed job_id=%s code=%s recorded=%s", claim.job_id, code, won)
+        if won:
+            self.failure = (code.value, message)
         return "failed" if won else "discarded"
 
 

@@ -39,6 +39,19 @@ class JobTask(Task):
     runtime: WorkerRuntime
 
 
+class JobFailed(Exception):
+    """Raised after a failure is recorded, so the task itself ends FAILURE (Flower, `celery
+    events`) instead of SUCCESS. It is declared in the task's `throws`: Celery logs it as an
+    expected outcome without a traceback, and acks the message (the job is settled)."""
+
+    def __init__(self, job_id: str, code: str, message: str) -> None:
+        super().__init__(f"job {job_id} failed: {code}: {message}")
+        self.job_id, self.code, self.message = job_id, code, message
+
+    def __reduce__(self):  # events and result backends pickle or repr exceptions
+        return type(self), (self.job_id, self.code, self.message)
+
+
 def register_job_task(app: Celery, runtime: WorkerRuntime, job_type: JobType) -> Task:
     """Define the task `vitrine.run.<job_type>` with that type's time limits."""
     name = job_type.name
@@ -46,12 +59,15 @@ def register_job_task(app: Celery, runtime: WorkerRuntime, job_type: JobType) ->
 
     def run_job(job_id: str) -> str:
         runner = JobRunner(db=runtime.database(), settings=runtime.settings)
-        return runner.run(job_id, name, runtime.handler(name))
+        outcome = runner.run(job_id, name, runtime.handler(name))
+        if outcome == "failed" and runner.failure is not None:
+            raise JobFailed(job_id, *runner.failure)
+        return outcome
 
     run_job.__name__ = run_job.__qualname__ = f"run_{name}"
     return app.task(
         name=task_name_for(name), base=JobTask, runtime=runtime, soft_time_limit=soft,
-        time_limit=hard,
+        time_limit=hard, throws=(JobFailed,),
     )(run_job)
 
 
