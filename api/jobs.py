@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from api.body import json_body, require_object
 from api.errors import ApiError, validated
 from api.openapi import documented, header, query, ref
+from api.request_ids import request_id
 from api.services import get_celery, get_db, get_job_types, get_settings
 from api.transactions import in_transaction
 from shared import lifecycle, tenant_settings
@@ -143,7 +144,7 @@ def create_job():
             priority=envelope.priority, input=job_input,
             webhook=envelope.webhook.model_dump(mode="json") if envelope.webhook else None,
             idempotency_key=key, request_hash=request_hash, attempts=0,
-            created_at=now, enqueued_at=now,
+            created_at=now, enqueued_at=now, request_id=request_id(),
         )
         session.add(job)
         return job, False
@@ -169,7 +170,7 @@ def create_job():
         return _accepted(job, replayed=True)
 
     sent = send_job(get_celery(), get_settings(), job_id=job.id, job_type=job.type,
-                    priority=job.priority)
+                    priority=job.priority, request_id=job.request_id)
     if not sent:
         # Mark it never-sent so the sweeper sends it as soon as the broker is back.
         with get_db().session() as session:

@@ -17,7 +17,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from shared import lifecycle
+from shared import lifecycle, logs
 from shared.contention import contention
 from shared.db import Database
 from shared.lifecycle import LostRun
@@ -137,6 +137,8 @@ class JobRunner:
             if job is None:
                 log.warning("event=job_missing job_id=%s", job_id)
                 return None
+            if job.request_id and logs.current_request_id() is None:
+                logs.bind(request_id=job.request_id)  # re-sent by the sweeper: no header
             # Read before the change: recording its webhook event refreshes `job`.
             status, seen_attempts = job.job_status, job.attempts
             if status is JobStatus.QUEUED:

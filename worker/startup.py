@@ -13,23 +13,44 @@ import os
 import signal
 import sys
 
-from celery.signals import celeryd_after_setup, setup_logging, worker_process_init
+from celery.signals import (
+    celeryd_after_setup,
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_process_init,
+)
 
+from shared import logs
+from shared.queues import task_name_for
 from shared.settings import Settings
 from worker.models.sources import ModelLoadError
 from worker.runtime import WorkerRuntime
 
 log = logging.getLogger("vitrine.worker")
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s %(message)s"
+JOB_TASK_PREFIX = task_name_for("")
 
 
 def connect(runtime: WorkerRuntime) -> None:
     """Run `runtime`'s planning and set-up from Celery's start-up signals."""
 
     def configure_logging(**_kwargs) -> None:
-        logging.basicConfig(level=runtime.settings.log_level, format=LOG_FORMAT,
-                            stream=sys.stderr)
+        logs.configure(runtime.settings.log_level, runtime.settings.log_format, sys.stderr)
+
+    def bind_task_context(task_id, task, args=(), **_kwargs) -> None:
+        """Every log line of a job's task carries its job id and the submitting request's
+        id (sent in the task's headers by shared.dispatch)."""
+        job_id = args[0] if task.name.startswith(JOB_TASK_PREFIX) and args else None
+        contexts[task_id] = logs.bind(request_id=getattr(task.request, "request_id", None),
+                                      job_id=job_id)
+
+    def unbind_task_context(task_id, **_kwargs) -> None:
+        token = contexts.pop(task_id, None)
+        if token is not None:
+            logs.unbind(token)
+
+    contexts: dict[str, object] = {}
 
     def plan(sender, instance, conf, **_kwargs) -> None:
         if instance.app is runtime.celery:
@@ -49,6 +70,8 @@ def connect(runtime: WorkerRuntime) -> None:
     setup_logging.connect(configure_logging, weak=False)
     celeryd_after_setup.connect(plan, weak=False)
     worker_process_init.connect(set_up_child, weak=False)
+    task_prerun.connect(bind_task_context, weak=False)
+    task_postrun.connect(unbind_task_context, weak=False)
 
 
 def _plan(runtime: WorkerRuntime, instance) -> None:
