@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from flask import Flask
 
-from api import auth, cli, errors, guards, health, openapi, request_ids, services, v1
+from api import (
+    auth,
+    cli,
+    errors,
+    guards,
+    health,
+    metrics,
+    openapi,
+    request_ids,
+    services,
+    v1,
+)
 from shared import logs
 from shared.db import open_database
 from shared.queues import make_celery
@@ -32,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(v1.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
+    metrics.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     return app

@@ -19,7 +19,7 @@ from api.openapi import documented, header, query, ref
 from api.request_ids import request_id
 from api.services import get_celery, get_db, get_job_types, get_settings
 from api.transactions import in_transaction
-from shared import lifecycle, tenant_settings
+from shared import lifecycle, metrics, tenant_settings
 from shared.catalogs import InputProblem, check_recommendation
 from shared.contention import contention
 from shared.dispatch import send_job
@@ -168,6 +168,7 @@ def create_job():
                        "Idempotency-Key") from None
     if replayed:
         return _accepted(job, replayed=True)
+    metrics.jobs_submitted.labels(job.type).inc()
 
     sent = send_job(get_celery(), get_settings(), job_id=job.id, job_type=job.type,
                     priority=job.priority, request_id=job.request_id)

@@ -93,6 +93,7 @@ def _plan(runtime: WorkerRuntime, instance) -> None:
              ",".join(queues), concurrency,
              ",".join(f.name for f in runtime.planned) or "none",
              ",".join(f"{k}:{s.name}" for k, s in runtime.sources.items()) or "none")
+    _serve_metrics(runtime.settings, forks)
     if forks:
         _warn_batching_without_threads(runtime, queues)
         return
@@ -102,6 +103,23 @@ def _plan(runtime: WorkerRuntime, instance) -> None:
     except Exception as exc:
         log.critical("event=model_load_failed pid=%d error=%s", os.getpid(), exc)
         raise SystemExit(f"vitrine worker cannot start: {exc}") from None
+
+
+def _serve_metrics(settings: Settings, forks: bool) -> None:
+    """Prometheus /metrics on VITRINE_METRICS_PORT from this (the main) process."""
+    if not settings.metrics_port:
+        return
+    from prometheus_client import start_http_server
+
+    from shared import metrics
+
+    if forks and metrics.multiprocess_dir() is None:
+        log.warning("event=metrics_partial reason=prefork_without_%s: only the main "
+                    "process's values are served", metrics.MULTIPROC_ENV)
+    metrics.reset_multiprocess_dir()
+    start_http_server(settings.metrics_port, registry=metrics.scrape_registry())
+    log.info("event=metrics_serving port=%d multiprocess=%s", settings.metrics_port,
+             metrics.multiprocess_dir() is not None)
 
 
 def _warn_batching_without_threads(runtime: WorkerRuntime, queues: list[str]) -> None:

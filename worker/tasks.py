@@ -10,6 +10,7 @@ from celery.worker.request import Request
 
 from shared.job_types import JobType
 from shared.queues import DELIVER_WEBHOOK_TASK, EMBED_CATALOG_TASK, SWEEP_TASK, task_name_for
+from worker.job_metrics import record_finished
 from worker.recommendation.embedding import embed_pending
 from worker.runner import JobRunner, record_hard_timeout
 from worker.runtime import WorkerRuntime
@@ -30,6 +31,8 @@ class JobRequest(Request):
                                                timeout)
                 log.warning("event=job_hard_timeout job_id=%s recorded=%s", self.args[0],
                             recorded)
+                if recorded:
+                    record_finished(self.task.runtime.database(), self.args[0])
             except Exception:
                 log.exception("event=hard_timeout_not_recorded job_id=%s", self.args[0])
 
@@ -60,6 +63,8 @@ def register_job_task(app: Celery, runtime: WorkerRuntime, job_type: JobType) ->
     def run_job(job_id: str) -> str:
         runner = JobRunner(db=runtime.database(), settings=runtime.settings)
         outcome = runner.run(job_id, name, runtime.handler(name))
+        if outcome in {"succeeded", "failed"}:
+            record_finished(runtime.database(), job_id)
         if outcome == "failed" and runner.failure is not None:
             raise JobFailed(job_id, *runner.failure)
         return outcome
