@@ -5,11 +5,21 @@ Never imports worker/ or torch, so the API runs in a small image.
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
-from api import auth, cli, errors, guards, health, openapi, services, v1
+from api import (
+    auth,
+    cli,
+    errors,
+    guards,
+    health,
+    metrics,
+    openapi,
+    request_ids,
+    services,
+    v1,
+)
+from shared import logs
 from shared.db import open_database
 from shared.queues import make_celery
 from shared.settings import Settings
@@ -18,7 +28,7 @@ from shared.settings import Settings
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app; tests pass their own Settings, gunicorn uses the environment."""
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
 
     app = Flask("vitrine")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -28,10 +38,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings=settings, db=open_database(settings, celery), celery=celery,
         key_cache=auth.KeyCache()))
 
+    request_ids.init_app(app)  # first: every response, refused ones too, carries an id
     guards.init_app(app)  # before /v1's own hook (authentication)
     app.register_blueprint(v1.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
+    metrics.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     return app

@@ -6,9 +6,10 @@ import re
 
 from flask import Blueprint, g
 
+from api import idempotency
 from api.body import json_body, require_object
 from api.errors import ApiError, validated
-from api.openapi import documented
+from api.openapi import documented, header
 from api.services import get_celery, get_db, get_settings
 from api.transactions import in_transaction
 from shared import catalogs
@@ -76,17 +77,38 @@ def get_catalog(catalog_id: str):
 
 @bp.post("/<catalog_id>/events")
 @documented("Add shopper interactions (what co-occurrence is learned from)", status=202,
-            answer="stored", body=EventsIn, errors=[404])
+            answer="stored", body=EventsIn, errors=[404, 409],
+            parameters=[header(idempotency.HEADER, {"type": "string",
+                                                    "maxLength": idempotency.MAX_KEY})])
 def add_events(catalog_id: str):
-    request = validated(EventsIn, require_object(json_body()), "request is invalid")
+    """With an Idempotency-Key, a retried request stores nothing twice and gets the first
+    answer again."""
+    body = require_object(json_body())
+    request = validated(EventsIn, body, "request is invalid")
 
     def record(session):
         catalog = _load(session, catalog_id)
-        return catalogs.record_events(session, catalog, request.events), catalog.events_version
+        stored = catalogs.record_events(session, catalog, request.events)
+        return {"catalog": catalog_id, "stored": stored,
+                "events_version": catalog.events_version}, 202
 
     try:
-        stored, events_version = in_transaction(record)
+        return idempotency.once(f"catalog_events:{catalog_id}", body, record)
     except catalogs.InputProblem as problem:
         raise ApiError(problem.status, "validation_error", problem.message,
                        problem.details) from None
-    return {"catalog": catalog_id, "stored": stored, "events_version": events_version}, 202
+
+
+@bp.delete("/<catalog_id>/shoppers/<shopper_id>")
+@documented("Erase one shopper's events from a catalog", answer="events_erased, "
+            "events_version", errors=[404])
+def erase_shopper(catalog_id: str, shopper_id: str):
+    """Every interaction of the shopper goes; recommendations learn without them from the
+    next job on. Erasing a shopper with no events is not an error (erasure is idempotent)."""
+    def erase(session):
+        catalog = _load(session, catalog_id)
+        return catalogs.erase_shopper(session, catalog, shopper_id), catalog.events_version
+
+    erased, events_version = in_transaction(erase)
+    return {"catalog": catalog_id, "shopper_id": shopper_id, "events_erased": erased,
+            "events_version": events_version}

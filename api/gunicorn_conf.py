@@ -28,6 +28,19 @@ logger_class = "api.front.RedactingLogger"
 control_socket_disable = True
 
 
+def on_starting(server) -> None:
+    """Multiprocess metrics: drop the files of a previous run's workers."""
+    from shared.metrics import reset_multiprocess_dir
+
+    reset_multiprocess_dir()
+
+
+def child_exit(server, worker) -> None:
+    from shared.metrics import process_exited
+
+    process_exited(worker.pid)
+
+
 def post_worker_init(worker) -> None:
     """Read each body within VITRINE_BODY_TIMEOUT_S before the app sees it (408 otherwise)."""
     from api.front import BodyDeadline

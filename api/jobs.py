@@ -7,22 +7,29 @@ import binascii
 import hashlib
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Blueprint, current_app, g, request, url_for
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from api.body import json_body, require_object
 from api.errors import ApiError, validated
 from api.openapi import documented, header, query, ref
+from api.request_ids import request_id
 from api.services import get_celery, get_db, get_job_types, get_settings
 from api.transactions import in_transaction
-from shared import lifecycle, tenant_settings
+from shared import lifecycle, metrics, tenant_settings
 from shared.catalogs import InputProblem, check_personalised, check_recommendation
 from shared.contention import contention
 from shared.dispatch import send_job
-from shared.models import DisabledWebhookUrl, Job, utcnow
+from shared.models import (
+    DisabledWebhookUrl,
+    Job,
+    WebhookAttempt,
+    WebhookDelivery,
+    utcnow,
+)
 from shared.schemas.jobs import JobCreate, JobList, iso, job_view
 from shared.ssrf import UnsafeUrl, check_url
 from shared.status import JobStatus
@@ -103,6 +110,13 @@ def _replay(session, key: str, request_hash: str) -> Job | None:
     job = session.scalar(
         select(Job).where(Job.tenant_id == g.tenant_id, Job.idempotency_key == key)
     )
+    if job is not None and job.created_at < utcnow() - timedelta(
+            seconds=get_settings().idempotency_ttl_s):
+        # Expired (the sweeper clears these too): the key is free for this new request.
+        session.execute(update(Job).where(Job.id == job.id).values(idempotency_key=None,
+                                                                   request_hash=None))
+        session.flush()
+        return None
     if job is not None and job.request_hash != request_hash:
         raise ApiError(409, "idempotency_conflict",
                        "Idempotency-Key was already used with a different request body",
@@ -144,7 +158,7 @@ def create_job():
             priority=envelope.priority, input=job_input,
             webhook=envelope.webhook.model_dump(mode="json") if envelope.webhook else None,
             idempotency_key=key, request_hash=request_hash, attempts=0,
-            created_at=now, enqueued_at=now,
+            created_at=now, enqueued_at=now, request_id=request_id(),
         )
         session.add(job)
         return job, False
@@ -168,9 +182,10 @@ def create_job():
                        "Idempotency-Key") from None
     if replayed:
         return _accepted(job, replayed=True)
+    metrics.jobs_submitted.labels(job.type).inc()
 
     sent = send_job(get_celery(), get_settings(), job_id=job.id, job_type=job.type,
-                    priority=job.priority)
+                    priority=job.priority, request_id=job.request_id)
     if not sent:
         # Mark it never-sent so the sweeper sends it as soon as the broker is back.
         with get_db().session() as session:
@@ -216,6 +231,30 @@ def cancel_job(job_id: str):
                            f"job is already {job.status}; only queued or running jobs cancel")
 
     in_transaction(cancel)
+    with get_db().session() as session:
+        return job_view(load_job(session, job_id))
+
+
+@bp.delete("/<job_id>")
+@documented("Erase a job's input and result; the row stays as a tombstone", answer="the "
+            "erased job", schema="Job", errors=[404])
+def erase_job(job_id: str):
+    """Erase what the job carried (input, result, progress, error message, webhook and its
+    deliveries); a queued or running job is canceled, so no result lands afterwards."""
+    def erase(session) -> None:
+        job = load_job(session, job_id)
+        delivery_ids = select(WebhookDelivery.id).where(WebhookDelivery.job_id == job.id)
+        session.execute(delete(WebhookAttempt).where(
+            WebhookAttempt.delivery_id.in_(delivery_ids)))
+        session.execute(delete(WebhookDelivery).where(WebhookDelivery.job_id == job.id))
+        session.execute(update(Job).where(Job.id == job.id).values(
+            input={}, result=None, progress=None, idempotency_key=None, request_hash=None,
+            error_message=None, erased_at=func.coalesce(Job.erased_at, utcnow())))
+        # After the erasure: the `completed` event it records for a webhook is the tombstone.
+        lifecycle.cancel(session, job.id, g.tenant_id)
+        session.execute(update(Job).where(Job.id == job.id).values(webhook=None))
+
+    in_transaction(erase)
     with get_db().session() as session:
         return job_view(load_job(session, job_id))
 

@@ -38,6 +38,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "delivery_id": {"type": "string", "format": "uuid"},
     "catalog_id": {"type": "string", "pattern": CATALOG_NAME},
     "item_id": {"type": "string"},
+    "shopper_id": {"type": "string", "minLength": 1, "maxLength": 200},
 }
 
 

@@ -19,12 +19,14 @@ def _view(row: TenantSettings | None) -> dict:
     if row is None:
         return TenantSettingsBody().model_dump(mode="json") | {"updated_at": None}
     return {"replies": row.replies, "store_raw_input": row.store_raw_input,
+            "job_retention_days": row.job_retention_days,
+            "delivery_retention_days": row.delivery_retention_days,
             "updated_at": row.updated_at.isoformat().replace("+00:00", "Z")}
 
 
 @bp.get("")
-@documented("The tenant's stored settings (reply texts, raw-input opt-in)", answer="settings",
-            schema=TenantSettingsView)
+@documented("The tenant's stored settings (reply texts, raw-input opt-in, retention)",
+            answer="settings", schema=TenantSettingsView)
 def get_settings():
     """The tenant's settings (defaults until it stores some)."""
     with get_db().session() as session:
@@ -41,6 +43,8 @@ def put_settings():
         row = tenant_settings.load(session, g.tenant_id) or TenantSettings(tenant_id=g.tenant_id)
         row.replies = body.replies.model_dump(exclude_none=True) if body.replies else None
         row.store_raw_input = body.store_raw_input
+        row.job_retention_days = body.job_retention_days
+        row.delivery_retention_days = body.delivery_retention_days
         row.updated_at = utcnow()
         session.add(row)
         session.flush()

@@ -28,12 +28,29 @@ def _secrets_view(active: secrets.TenantSecrets) -> dict:
 
 
 @bp.get("/secret")
-@documented("The tenant's webhook signing secret(s)", answer=SECRETS,
-            errors=[409])  # created on first use: two first reads race
+@documented("The tenant's webhook signing secret(s)", answer=SECRETS, errors=[404])
 def get_secret():
-    """The secret deliveries are signed with (created on first use)."""
-    return in_transaction(
-        lambda session: _secrets_view(secrets.tenant_secrets(session, g.tenant_id)))
+    """The secrets deliveries are signed with; a read never creates one (POST does)."""
+    with get_db().session() as session:
+        active = secrets.existing_secrets(session, g.tenant_id)
+        if active is None:
+            raise ApiError(404, "not_found", "no webhook signing secret yet: create one with "
+                           "POST /v1/webhooks/secret")
+        return _secrets_view(active)
+
+
+@bp.post("/secret")
+@documented("Create the tenant's signing secret (once; then it answers the existing one)",
+            status=201, answer=SECRETS, extra_responses={
+                "200": {"description": "the secret already existed; unchanged"}})
+def create_secret():
+    """Tenants made since secrets come with the tenant already have one (200)."""
+    def create(session):
+        created = secrets.existing_secrets(session, g.tenant_id) is None
+        return _secrets_view(secrets.tenant_secrets(session, g.tenant_id)), created
+
+    view, created = in_transaction(create)
+    return view, 201 if created else 200
 
 
 @bp.post("/secret/rotate")

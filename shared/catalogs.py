@@ -185,6 +185,15 @@ def check_personalised(session: Session, tenant_id: uuid.UUID,
         raise InputProblem(422, "events name unknown items", details[:20])
 
 
+def erase_shopper(session: Session, catalog: Catalog, shopper_id: str) -> int:
+    """Delete every event of one shopper; the events version moves, so what workers derived
+    from the events (co-occurrence) is rebuilt without them."""
+    erased = session.execute(delete(CatalogEvent).where(
+        CatalogEvent.catalog_id == catalog.id, CatalogEvent.shopper_id == shopper_id)).rowcount
+    _bump(session, catalog, "events_version")
+    return erased
+
+
 def check_recommendation(session: Session, tenant_id: uuid.UUID,
                          request: RecommendationInput) -> None:
     """404 for a catalog the tenant does not have, 422 for history ids not in it."""

@@ -27,15 +27,19 @@ log = logging.getLogger(__name__)
 
 def send_job(
     celery: Celery, settings: Settings, *, job_id: uuid.UUID, job_type: str, priority: int,
-    step: str | None = None,
+    step: str | None = None, request_id: str | None = None,
 ) -> bool:
     """Publish the job's id to the queue of its type (or of its current later `step`).
-    False when the broker could not take it."""
+    False when the broker could not take it.
+
+    `request_id` rides in the task's headers, so the worker's log lines for the job carry it.
+    """
     # A missing route is a settings error, not the broker's: it raises.
     queue = settings.queue_for(job_type, step)
+    headers = {"request_id": request_id} if request_id else None
     return _send(celery, task_name_for(job_type, step), job_id,
                  f"job_id={job_id}" + (f" step={step}" if step else ""),
-                 queue=queue, priority=broker_priority(priority))
+                 queue=queue, priority=broker_priority(priority), headers=headers)
 
 
 def send_delivery(celery: Celery, delivery_id: uuid.UUID, countdown: float = 0) -> bool:

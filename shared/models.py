@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -94,6 +95,11 @@ class Job(Base):
         UniqueConstraint("tenant_id", "idempotency_key", name="uq_jobs_tenant_idempotency"),
         Index("ix_jobs_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_jobs_status_enqueued", "status", "enqueued_at"),
+        # Retention: the sweeper purges by age, and expires idempotency keys by age.
+        Index("ix_jobs_finished", "finished_at"),
+        Index("ix_jobs_idempotency_created", "created_at",
+              postgresql_where=text("idempotency_key IS NOT NULL"),
+              sqlite_where=text("idempotency_key IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -122,6 +128,10 @@ class Job(Base):
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # X-Request-Id of the request that submitted the job (on every worker log line for it).
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    # Set when DELETE /v1/jobs/{id} erased input and result; the row stays as a tombstone.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def job_status(self) -> JobStatus:
@@ -204,6 +214,7 @@ class WebhookDelivery(Base):
     __table_args__ = (
         Index("ix_webhook_deliveries_job", "job_id", "created_at"),
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_finished", "finished_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -274,4 +285,26 @@ class TenantSettings(Base):
         ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
     replies: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     store_raw_input: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Days a finished job (input, result) and a finished webhook delivery are kept; None:
+    # VITRINE_JOB_RETENTION_DAYS / VITRINE_DELIVERY_RETENTION_DAYS.
+    job_retention_days: Mapped[int | None] = mapped_column(Integer)
+    delivery_retention_days: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdempotencyKey(Base):
+    """A request answered under an Idempotency-Key (other than a job submission, whose key
+    is on the job): the same key and body replays the stored answer until the key expires."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created", "created_at"),)
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    # What the key was used for, e.g. `catalog_events:<catalog>`: one key, one operation.
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    status_code: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

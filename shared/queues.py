@@ -95,3 +95,15 @@ def make_celery(settings: Settings, *, name: str = "vitrine") -> Celery:
         worker_proc_alive_timeout=600,
     )
     return app
+
+
+def queue_depths(celery: Celery, queues: tuple[str, ...]) -> dict[str, int]:
+    """Messages waiting in each queue, all priority levels together (raises if the broker
+    is down)."""
+    depths = {}
+    with celery.connection_for_write() as connection:
+        channel = connection.default_channel
+        for queue in queues:
+            # Not passive: a queue Redis has forgotten (restart) is simply empty.
+            depths[queue] = channel.queue_declare(queue=queue).message_count
+    return depths

@@ -117,6 +117,20 @@ def _parse_basic_auth(raw: str) -> str:
     return raw
 
 
+def _parse_log_format(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in {"text", "json"}:
+        raise ValueError("expected text or json")
+    return value
+
+
+def _parse_days(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= 3650:
+        raise ValueError("expected 1-3650 days")
+    return value
+
+
 def _default_database_url() -> str:
     return f"sqlite:///{PROJECT_ROOT / 'var' / 'vitrine.db'}"
 
@@ -228,6 +242,25 @@ _VARIABLES: tuple[_Variable, ...] = (
     _Variable("log_level", "VITRINE_LOG_LEVEL", "INFO", str, "Python log level."),
     _Variable("body_timeout_s", "VITRINE_BODY_TIMEOUT_S", "30", _parse_positive_float,
               "Under gunicorn, a request body must arrive within this many seconds (else 408)."),
+    _Variable("log_format", "VITRINE_LOG_FORMAT", "text", _parse_log_format,
+              "`text` (key=value lines) or `json` (one object per line); both carry the "
+              "request id and job id of the line's request or job."),
+    _Variable("metrics_token", "VITRINE_METRICS_TOKEN", "", str,
+              "Bearer token for the API's /metrics; empty: /metrics answers 404."),
+    _Variable("metrics_port", "VITRINE_METRICS_PORT", "0", _parse_int,
+              "Port each Celery worker serves Prometheus /metrics on (its pool's processes "
+              "added up); 0: none."),
+    _Variable("job_retention_days", "VITRINE_JOB_RETENTION_DAYS", "30", _parse_days,
+              "Finished jobs (input, result) are purged this many days after they finished, "
+              "unless the tenant's settings say otherwise."),
+    _Variable("delivery_retention_days", "VITRINE_DELIVERY_RETENTION_DAYS", "30", _parse_days,
+              "Finished webhook deliveries (and their attempts) are purged after this many "
+              "days, unless the tenant's settings say otherwise."),
+    _Variable("idempotency_ttl_s", "VITRINE_IDEMPOTENCY_TTL_S", "86400", _parse_positive_float,
+              "An Idempotency-Key replays its first answer for this long; then it may be "
+              "used again."),
+    _Variable("purge_batch", "VITRINE_PURGE_BATCH", "200", _parse_int,
+              "Rows the sweeper purges per statement (small batches keep locks short)."),
 )
 
 
@@ -273,6 +306,13 @@ class Settings:
     flower_basic_auth: str
     log_level: str
     body_timeout_s: float
+    log_format: str
+    metrics_token: str
+    metrics_port: int
+    job_retention_days: int
+    delivery_retention_days: int
+    idempotency_ttl_s: float
+    purge_batch: int
     # Not from the environment: the declared job types (tests and extensions add their own).
     job_types: JobTypes
 

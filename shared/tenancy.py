@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.models import ApiKey, Tenant, utcnow
+from shared.webhooks.secrets import new_secret
 
 KEY_PREFIX = "vt_"
 PREFIX_LENGTH = 10  # characters of a key kept readable, to tell keys apart in listings
@@ -25,7 +26,8 @@ def create_api_key(session: Session, tenant_name: str) -> str:
     """Create the tenant if needed, store a new key's hash, and return the key (shown once)."""
     tenant = session.scalar(select(Tenant).where(Tenant.name == tenant_name))
     if tenant is None:
-        tenant = Tenant(name=tenant_name)
+        # Its webhook signing secret is made with it: reading it never creates one.
+        tenant = Tenant(name=tenant_name, webhook_secret=new_secret())
         session.add(tenant)
         session.flush()
     key = KEY_PREFIX + secrets.token_urlsafe(32)

@@ -18,7 +18,7 @@ from typing import Any
 from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
 
-from shared import lifecycle
+from shared import lifecycle, logs
 from shared.contention import contention
 from shared.db import Database
 from shared.dispatch import send_job
@@ -71,6 +71,8 @@ class JobRunner:
         self.db = db
         self.settings = settings
         self.celery = celery  # sends a multi-step job's next step; None: the sweeper will
+        # (error code, message) of the failure this run recorded, for the task's own state.
+        self.failure: tuple[str, str] | None = None
         self.host = socket.gethostname()
         self.pid = os.getpid()
 
@@ -187,6 +189,8 @@ class JobRunner:
             if job is None:
                 log.warning("event=job_missing job_id=%s", job_id)
                 return None
+            if job.request_id and logs.current_request_id() is None:
+                logs.bind(request_id=job.request_id)  # re-sent by the sweeper: no header
             # Read before the change: recording its webhook event refreshes `job`.
             status, seen_attempts = job.job_status, job.attempts
             if job.step != step:  # a message for a step the job is not at (late duplicate)
@@ -258,6 +262,8 @@ class JobRunner:
 
         won = self._with_retry(write)
         log.info("event=job_failed job_id=%s code=%s recorded=%s", claim.job_id, code, won)
+        if won:
+            self.failure = (code.value, message)
         return "failed" if won else "discarded"
 
 

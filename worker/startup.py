@@ -13,23 +13,44 @@ import os
 import signal
 import sys
 
-from celery.signals import celeryd_after_setup, setup_logging, worker_process_init
+from celery.signals import (
+    celeryd_after_setup,
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_process_init,
+)
 
+from shared import logs
+from shared.queues import task_name_for
 from shared.settings import Settings
 from worker.models.sources import ModelLoadError
 from worker.runtime import WorkerRuntime
 
 log = logging.getLogger("vitrine.worker")
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s %(message)s"
+JOB_TASK_PREFIX = task_name_for("")
 
 
 def connect(runtime: WorkerRuntime) -> None:
     """Run `runtime`'s planning and set-up from Celery's start-up signals."""
 
     def configure_logging(**_kwargs) -> None:
-        logging.basicConfig(level=runtime.settings.log_level, format=LOG_FORMAT,
-                            stream=sys.stderr)
+        logs.configure(runtime.settings.log_level, runtime.settings.log_format, sys.stderr)
+
+    def bind_task_context(task_id, task, args=(), **_kwargs) -> None:
+        """Every log line of a job's task carries its job id and the submitting request's
+        id (sent in the task's headers by shared.dispatch)."""
+        job_id = args[0] if task.name.startswith(JOB_TASK_PREFIX) and args else None
+        contexts[task_id] = logs.bind(request_id=getattr(task.request, "request_id", None),
+                                      job_id=job_id)
+
+    def unbind_task_context(task_id, **_kwargs) -> None:
+        token = contexts.pop(task_id, None)
+        if token is not None:
+            logs.unbind(token)
+
+    contexts: dict[str, object] = {}
 
     def plan(sender, instance, conf, **_kwargs) -> None:
         if instance.app is runtime.celery:
@@ -49,6 +70,8 @@ def connect(runtime: WorkerRuntime) -> None:
     setup_logging.connect(configure_logging, weak=False)
     celeryd_after_setup.connect(plan, weak=False)
     worker_process_init.connect(set_up_child, weak=False)
+    task_prerun.connect(bind_task_context, weak=False)
+    task_postrun.connect(unbind_task_context, weak=False)
 
 
 def _plan(runtime: WorkerRuntime, instance) -> None:
@@ -70,6 +93,7 @@ def _plan(runtime: WorkerRuntime, instance) -> None:
              ",".join(queues), concurrency,
              ",".join(f.name for f in runtime.planned) or "none",
              ",".join(f"{k}:{s.name}" for k, s in runtime.sources.items()) or "none")
+    _serve_metrics(runtime.settings, forks)
     if forks:
         _warn_batching_without_threads(runtime, queues)
         return
@@ -79,6 +103,23 @@ def _plan(runtime: WorkerRuntime, instance) -> None:
     except Exception as exc:
         log.critical("event=model_load_failed pid=%d error=%s", os.getpid(), exc)
         raise SystemExit(f"vitrine worker cannot start: {exc}") from None
+
+
+def _serve_metrics(settings: Settings, forks: bool) -> None:
+    """Prometheus /metrics on VITRINE_METRICS_PORT from this (the main) process."""
+    if not settings.metrics_port:
+        return
+    from prometheus_client import start_http_server
+
+    from shared import metrics
+
+    if forks and metrics.multiprocess_dir() is None:
+        log.warning("event=metrics_partial reason=prefork_without_%s: only the main "
+                    "process's values are served", metrics.MULTIPROC_ENV)
+    metrics.reset_multiprocess_dir()
+    start_http_server(settings.metrics_port, registry=metrics.scrape_registry())
+    log.info("event=metrics_serving port=%d multiprocess=%s", settings.metrics_port,
+             metrics.multiprocess_dir() is not None)
 
 
 def _warn_batching_without_threads(runtime: WorkerRuntime, queues: list[str]) -> None:

@@ -25,6 +25,7 @@ from shared.models import CatalogItem, Job, WebhookDelivery, utcnow
 from shared.queues import CPU_QUEUE, GPU_QUEUE
 from shared.settings import Settings
 from shared.status import DeliveryStatus, JobStatus
+from worker import retention
 
 log = logging.getLogger("vitrine.sweeper")
 
@@ -41,6 +42,9 @@ class SweepReport:
     catalogs_to_embed: int = 0
     webhooks_sent: int = 0
     webhooks_released: int = 0
+    jobs_purged: int = 0
+    deliveries_purged: int = 0
+    idempotency_keys_expired: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -57,6 +61,8 @@ def sweep(
     _resend_catalog_embedding(db, settings, celery, now, report)
     _release_stuck_deliveries(db, settings, now, report)
     _send_due_deliveries(db, settings, celery, now, report)
+    for name, count in retention.purge(db, settings, now).as_dict().items():
+        setattr(report, name, count)
     if any(v for k, v in report.as_dict().items() if k not in {"left_in_backlog"}):
         log.info("event=sweep %s", " ".join(f"{k}={v}" for k, v in report.as_dict().items()))
     return report

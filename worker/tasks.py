@@ -10,6 +10,7 @@ from celery.worker.request import Request
 
 from shared.job_types import JobType
 from shared.queues import DELIVER_WEBHOOK_TASK, EMBED_CATALOG_TASK, SWEEP_TASK, task_name_for
+from worker.job_metrics import record_finished
 from worker.recommendation.embedding import embed_pending
 from worker.runner import JobRunner, record_hard_timeout
 from worker.runtime import WorkerRuntime
@@ -30,6 +31,8 @@ class JobRequest(Request):
                                                timeout)
                 log.warning("event=job_hard_timeout job_id=%s recorded=%s", self.args[0],
                             recorded)
+                if recorded:
+                    record_finished(self.task.runtime.database(), self.args[0])
             except Exception:
                 log.exception("event=hard_timeout_not_recorded job_id=%s", self.args[0])
 
@@ -37,6 +40,19 @@ class JobRequest(Request):
 class JobTask(Task):
     Request = JobRequest
     runtime: WorkerRuntime
+
+
+class JobFailed(Exception):
+    """Raised after a failure is recorded, so the task itself ends FAILURE (Flower, `celery
+    events`) instead of SUCCESS. It is declared in the task's `throws`: Celery logs it as an
+    expected outcome without a traceback, and acks the message (the job is settled)."""
+
+    def __init__(self, job_id: str, code: str, message: str) -> None:
+        super().__init__(f"job {job_id} failed: {code}: {message}")
+        self.job_id, self.code, self.message = job_id, code, message
+
+    def __reduce__(self):  # events and result backends pickle or repr exceptions
+        return type(self), (self.job_id, self.code, self.message)
 
 
 def register_job_task(app: Celery, runtime: WorkerRuntime, job_type: JobType,
@@ -49,12 +65,17 @@ def register_job_task(app: Celery, runtime: WorkerRuntime, job_type: JobType,
     def run_job(job_id: str) -> str:
         runner = JobRunner(db=runtime.database(), settings=runtime.settings,
                            celery=runtime.celery)
-        return runner.run(job_id, name, runtime.handler(name, step), step=step)
+        outcome = runner.run(job_id, name, runtime.handler(name, step), step=step)
+        if outcome in {"succeeded", "failed"}:
+            record_finished(runtime.database(), job_id)
+        if outcome == "failed" and runner.failure is not None:
+            raise JobFailed(job_id, *runner.failure)
+        return outcome
 
     run_job.__name__ = run_job.__qualname__ = f"run_{name}" + (f"_{step}" if step else "")
     return app.task(
         name=task_name_for(name, step), base=JobTask, runtime=runtime, soft_time_limit=soft,
-        time_limit=hard,
+        time_limit=hard, throws=(JobFailed,),
     )(run_job)
 
 

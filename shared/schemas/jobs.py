@@ -74,6 +74,9 @@ class JobView(StrictModel):
     worker_host: str | None
     timings: JobTimings
     webhook: dict[str, Any] | None
+    request_id: str | None = Field(None, description="X-Request-Id of the submitting request")
+    erased_at: str | None = Field(None, description="When DELETE /v1/jobs/{id} erased its "
+                                                    "input and result (ISO 8601 UTC)")
 
 
 class JobList(StrictModel):
@@ -110,4 +113,6 @@ def job_view(job: Job) -> dict[str, Any]:
             "run_seconds": job.run_seconds,
         },
         "webhook": job.webhook,
+        "request_id": job.request_id,
+        "erased_at": iso(job.erased_at),
     }

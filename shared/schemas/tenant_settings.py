@@ -16,6 +16,14 @@ class TenantSettingsBody(StrictModel):
         False, description="Keep jobs' inputs as sent. By default e-mails, phone numbers and "
                            "card numbers in people's text (messages, topics) are stored "
                            "redacted; product data never is.")
+    job_retention_days: int | None = Field(
+        None, ge=1, le=3650, description="Days a finished job (input and result) is kept "
+                                         "after it finished; null: the server's default "
+                                         "(VITRINE_JOB_RETENTION_DAYS).")
+    delivery_retention_days: int | None = Field(
+        None, ge=1, le=3650, description="Days a finished webhook delivery and its attempts "
+                                         "are kept; null: the server's default "
+                                         "(VITRINE_DELIVERY_RETENTION_DAYS).")
 
 
 class TenantSettingsView(StrictModel):
@@ -23,4 +31,6 @@ class TenantSettingsView(StrictModel):
 
     replies: ReplySettings | None
     store_raw_input: bool
+    job_retention_days: int | None
+    delivery_retention_days: int | None
     updated_at: str | None = Field(description="ISO 8601 UTC; null until first stored")

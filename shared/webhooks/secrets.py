@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.models import Tenant, utcnow
-from vitrine_client.webhooks import SECRET_PREFIX
+from shared.webhooks.signing import SECRET_PREFIX
 
 SECRET_BYTES = 32
 
@@ -42,9 +42,18 @@ def _read(session: Session, tenant_id: uuid.UUID) -> Tenant:
     ).one()
 
 
+def existing_secrets(session: Session, tenant_id: uuid.UUID,
+                     now: datetime | None = None) -> TenantSecrets | None:
+    """The tenant's active secrets, or None while it has none (nothing is created)."""
+    if _read(session, tenant_id).webhook_secret is None:
+        return None
+    return tenant_secrets(session, tenant_id, now)
+
+
 def tenant_secrets(session: Session, tenant_id: uuid.UUID,
                    now: datetime | None = None) -> TenantSecrets:
-    """The tenant's active secrets; the first is created on first use."""
+    """The tenant's active secrets; the first is created on first use (a delivery must be
+    signed, even for a tenant from before secrets were made with the tenant)."""
     now = now or utcnow()
     tenant = _read(session, tenant_id)
     if tenant.webhook_secret is None:

@@ -19,7 +19,8 @@ def _stored_input(stack, job_id: str) -> dict:
 def test_settings_default_then_replace(api_only):
     headers = api_only.auth("settings-shop")
     assert api_only.client.get("/v1/settings", headers=headers).json == {
-        "replies": None, "store_raw_input": False, "updated_at": None}
+        "replies": None, "store_raw_input": False, "job_retention_days": None,
+        "delivery_retention_days": None, "updated_at": None}
     body = {"replies": {"shipping": {"en": "We ship in 2 days.", "zh": "两天内发货。"},
                         "contact": "send us a direct message"}, "store_raw_input": True}
     saved = api_only.client.put("/v1/settings", headers=headers, json=body).json

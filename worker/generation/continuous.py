@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import torch
 from transformers import DynamicCache
 
+from shared import metrics
 from worker.contract import DeadlineExceeded
 from worker.generation.engine import (
     MIN_SENTENCE_TOKENS,
@@ -295,10 +296,14 @@ class ContinuousBatcher:
         text = self.generator.tokenizer.decode(row.generated, skip_special_tokens=True)
         if row.request.one_sentence:
             text = whole_sentences(text)
+        generate_s = time.monotonic() - row.started
+        metrics.generation_batch_size.observe(len(self._rows))
+        if generate_s > 0:
+            metrics.generation_tokens_per_s.observe(len(row.generated) / generate_s)
         row.request.future.set_result(GenerationOutput(
             text=text, tokens=len(row.generated), finish_reason=reason,
             batch_size=len(self._rows), waited_s=round(row.waited_s, 3),
-            generate_s=round(time.monotonic() - row.started, 3)))
+            generate_s=round(generate_s, 3)))
 
     def _report_progress(self) -> None:
         for row in self._rows:

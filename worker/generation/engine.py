@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import torch
 from transformers import LogitsProcessor, StoppingCriteria
 
+from shared import metrics
 from worker.models.generation import Generator
 
 log = logging.getLogger("vitrine.batcher")
@@ -248,6 +249,11 @@ class BatchingGenerator:
                 text = whole_sentences(text)
             results.append(GenerationOutput(text=text, tokens=len(generated),
                                             finish_reason=finish, batch_size=len(batch)))
+        elapsed = time.perf_counter() - started
         log.info("event=batch_generated size=%d new_tokens=%d seconds=%.2f", len(batch),
-                 sum(r.tokens for r in results), time.perf_counter() - started)
+                 sum(r.tokens for r in results), elapsed)
+        for result in results:
+            metrics.generation_batch_size.observe(result.batch_size)
+            if elapsed > 0:
+                metrics.generation_tokens_per_s.observe(result.tokens / elapsed)
         return results

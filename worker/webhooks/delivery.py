@@ -18,14 +18,14 @@ from datetime import datetime, timedelta
 from celery import Celery
 from sqlalchemy.exc import IntegrityError
 
-from shared import lifecycle
+from shared import lifecycle, metrics
 from shared.db import Database
 from shared.dispatch import send_delivery
 from shared.models import DisabledWebhookUrl, WebhookAttempt, WebhookDelivery, utcnow
 from shared.settings import Settings
 from shared.status import DeliveryStatus
 from shared.webhooks.secrets import tenant_secrets
-from vitrine_client.webhooks import sign
+from shared.webhooks.signing import sign
 from worker.webhooks.schedule import gives_up, next_delay_s
 from worker.webhooks.sender import PostResult, post
 
@@ -58,6 +58,7 @@ def deliver(db: Database, settings: Settings, celery: Celery, delivery_id: uuid.
     result = post(url, body, sign(secrets, message_id, body), timeout_s=settings.webhook_timeout_s,
                   allowlist=settings.webhook_allowlist)
     status, countdown = _record(db, settings, delivery_id, number, attempted_at, result)
+    metrics.webhook_attempts.labels(status).inc()
     log.info("event=webhook_attempt delivery=%s attempt=%d status_code=%s error=%r outcome=%s",
              delivery_id, number, result.status_code, result.error, status)
     if countdown is not None:
