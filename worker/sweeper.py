@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from celery import Celery
 from sqlalchemy import or_, select, update
 
-from shared import lifecycle
+from shared import batches, lifecycle
 from shared.catalogs import needs_embedding
 from shared.db import Database
 from shared.dispatch import send_catalog_embedding, send_delivery, send_job
@@ -41,6 +41,7 @@ class SweepReport:
     catalogs_to_embed: int = 0
     webhooks_sent: int = 0
     webhooks_released: int = 0
+    batches_finished: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -57,6 +58,8 @@ def sweep(
     _resend_catalog_embedding(db, settings, celery, now, report)
     _release_stuck_deliveries(db, settings, now, report)
     _send_due_deliveries(db, settings, celery, now, report)
+    with db.session() as session:
+        report.batches_finished = batches.finish_stragglers(session)
     if any(v for k, v in report.as_dict().items() if k not in {"left_in_backlog"}):
         log.info("event=sweep %s", " ".join(f"{k}={v}" for k, v in report.as_dict().items()))
     return report
