@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.models import Tenant, utcnow
-from vitrine_client.webhooks import SECRET_PREFIX
+from shared.webhooks.signing import SECRET_PREFIX
 
 SECRET_BYTES = 32
 

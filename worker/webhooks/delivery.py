@@ -25,7 +25,7 @@ from shared.models import DisabledWebhookUrl, WebhookAttempt, WebhookDelivery, u
 from shared.settings import Settings
 from shared.status import DeliveryStatus
 from shared.webhooks.secrets import tenant_secrets
-from vitrine_client.webhooks import sign
+from shared.webhooks.signing import sign
 from worker.webhooks.schedule import gives_up, next_delay_s
 from worker.webhooks.sender import PostResult, post
 
