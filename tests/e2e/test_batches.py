@@ -13,21 +13,11 @@ from vitrine_client import AsyncVitrine, NotFound, ValidationError, Vitrine, ver
 
 from shared.models import Job
 from tests.support.processes import wait_for
-from tests.support.server import ApiServer
 
 EVENT = {"type": "purchase", "timestamp": "2011-05-01T10:00:00Z", "title": "RED MUG",
          "price": 3.5, "quantity": 2, "order_id": "o1"}
 FAILING = {17, 250, 500, 751, 999}  # diag_raise lines: jobs that fail
 BAD = {3: {"events": [dict(EVENT, price=-1)]}, 400: "not-an-object", 888: None}
-
-
-@pytest.fixture(scope="module")
-def live(stack):
-    """The API under gunicorn (the test job types) in front of the stack's workers."""
-    server = ApiServer(dict(stack.env, WEB_CONCURRENCY="1"), name=f"api-{stack.backend}",
-                       wsgi="tests.support.test_wsgi:app")
-    yield stack, server
-    server.stop()
 
 
 @pytest.fixture
