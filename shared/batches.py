@@ -120,7 +120,8 @@ def cancel(session: Session, batch_id: uuid.UUID) -> int:
 
 def finish_stragglers(session: Session, limit: int = 100) -> int:
     """End in-progress batches whose jobs have all ended (the sweeper's safety net)."""
+    live = exists().where(Job.batch_id == Batch.id, Job.status.in_(LIVE))
     candidates = session.scalars(
-        select(Batch.id).where(Batch.status == IN_PROGRESS).limit(limit)
+        select(Batch.id).where(Batch.status == IN_PROGRESS, ~live).limit(limit)
     ).all()
     return sum(finish_if_done(session, batch_id) for batch_id in candidates)
