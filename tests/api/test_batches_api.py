@@ -105,3 +105,50 @@ def test_long_poll_waits_then_answers_and_is_bounded(api_only):
     started = time.monotonic()
     done = api_only.client.get(f"/v1/jobs/{job['id']}?wait=30", headers=api_only.auth())
     assert done.json["status"] == "canceled" and time.monotonic() - started < 5
+
+
+def test_the_last_job_ends_the_batch_and_the_sweeper_ends_a_missed_one(api_only):
+    import uuid
+
+    from sqlalchemy import update
+
+    from shared import batches, lifecycle
+    from shared.models import Job
+    from shared.status import JobStatus
+
+    first = _create(api_only, [_line(n) for n in range(2)]).json
+    ids = [uuid.UUID(r["job_id"]) for r in _results(api_only, first["id"])]
+    with api_only.db.session() as session:
+        for job_id in ids:
+            lifecycle.transition(session, job_id, from_statuses=[JobStatus.QUEUED],
+                                 to=JobStatus.RUNNING)
+        lifecycle.transition(session, ids[0], from_statuses=[JobStatus.RUNNING],
+                             to=JobStatus.SUCCEEDED, result={})
+    assert _batch(api_only, first["id"])["status"] == "in_progress"
+    with api_only.db.session() as session:
+        lifecycle.transition(session, ids[1], from_statuses=[JobStatus.RUNNING],
+                             to=JobStatus.FAILED, error_code="model_error")
+    ended = _batch(api_only, first["id"])
+    assert ended["status"] == "completed" and ended["timings"]["finished_at"]
+    assert ended["request_counts"]["succeeded"] == ended["request_counts"]["failed"] == 1
+
+    # Two last jobs ending at once on PostgreSQL may each see the other still running: the
+    # batch is then left in progress with no live job, and the sweeper ends it.
+    missed = _create(api_only, [_line(n) for n in range(2)]).json
+    with api_only.db.session() as session:
+        session.execute(update(Job).where(Job.id.in_(
+            [uuid.UUID(r["job_id"]) for r in _results(api_only, missed["id"])]))
+            .values(status="succeeded"))
+    assert _batch(api_only, missed["id"])["status"] == "in_progress"
+    with api_only.db.session() as session:
+        assert batches.finish_stragglers(session) >= 1
+    assert _batch(api_only, missed["id"])["status"] == "completed"
+
+
+def _batch(stack, batch_id):
+    return stack.client.get(f"/v1/batches/{batch_id}", headers=stack.auth()).json
+
+
+def _results(stack, batch_id):
+    response = stack.client.get(f"/v1/batches/{batch_id}/results", headers=stack.auth())
+    return [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
