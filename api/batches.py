@@ -70,48 +70,66 @@ def _replay(session, key: str, request_hash: str) -> Batch | None:
 
 def submit(checked: CheckedLines, *, key: str | None = None, request_hash: str | None = None,
            retry_of: uuid.UUID | None = None, batch_id: uuid.UUID, now: datetime):
-    """Record the batch and its jobs chunk by chunk, publishing each chunk once committed."""
+    """Record the batch and its jobs chunk by chunk, publishing each chunk once committed.
+
+    The batch is `creating` until its last chunk is in. If a chunk fails (database down),
+    the client's retry with the same Idempotency-Key finds the batch and adds the lines it
+    lacks (by custom_id), so nothing accepted is lost and nothing is recorded twice.
+    """
     if not checked.rows:
         raise ApiError(422, "validation_error", "no line of the batch is valid",
                        [{"path": f"line {line['line']}", "problem": line["message"]}
                         for line in checked.invalid[:20]])
     options: BatchOptions = checked.options
 
-    def record_batch(session) -> tuple[Batch, bool]:
+    def record_batch(session) -> tuple[uuid.UUID, str, bool]:
         if key and (earlier := _replay(session, key, request_hash)) is not None:
-            return earlier, True
-        batch = Batch(id=batch_id, tenant_id=g.tenant_id, status=rules.IN_PROGRESS,
-                      total=len(checked.rows), invalid_lines=checked.invalid,
-                      webhook=options.webhook.model_dump(mode="json") if options.webhook
-                      else None,
-                      job_events=[e.value for e in options.job_events] if options.job_events
-                      else None,
-                      retry_of=retry_of, idempotency_key=key, request_hash=request_hash,
-                      created_at=now)
-        session.add(batch)
+            return earlier.id, earlier.status, True
+        session.add(Batch(
+            id=batch_id, tenant_id=g.tenant_id, status=rules.CREATING, total=len(checked.rows),
+            invalid_lines=checked.invalid,
+            webhook=options.webhook.model_dump(mode="json") if options.webhook else None,
+            job_events=[e.value for e in options.job_events] if options.job_events else None,
+            retry_of=retry_of, idempotency_key=key, request_hash=request_hash,
+            created_at=now))
         session.flush()
         _insert(session, checked.rows[:CHUNK])
-        return batch, False
+        return batch_id, rules.CREATING, False
 
     try:
-        batch, replayed = in_transaction(record_batch)
+        recorded_id, status, replayed = in_transaction(record_batch)
     except IntegrityError:
         with get_db().session() as session:  # the same key won a race: answer as its replay
             earlier = _replay(session, key, request_hash) if key else None
             if earlier is None:
                 raise
-            return _accepted(rules.view_of(session, earlier), replayed=True)
+            recorded_id, status, replayed = earlier.id, earlier.status, True
     if replayed:
-        with get_db().session() as session:
-            return _accepted(rules.view_of(session, load_batch(session, str(batch.id))),
-                             replayed=True)
-    _publish(checked.rows[:CHUNK])
-    for start in range(CHUNK, len(checked.rows), CHUNK):
-        chunk = checked.rows[start:start + CHUNK]
+        if status == rules.CREATING:
+            _add_missing(recorded_id, checked.rows)
+    else:
+        _publish(checked.rows[:CHUNK])
+        _insert_and_publish(checked.rows[CHUNK:])
+        in_transaction(lambda session: rules.created(session, recorded_id))
+    with get_db().session() as session:
+        return _accepted(rules.view_of(session, load_batch(session, str(recorded_id))),
+                         replayed=replayed)
+
+
+def _insert_and_publish(rows: list[dict]) -> None:
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
         in_transaction(lambda session, chunk=chunk: _insert(session, chunk))
         _publish(chunk)
+
+
+def _add_missing(batch_id: uuid.UUID, rows: list[dict]) -> None:
+    """Finish a batch whose creation was interrupted: insert the lines it does not have."""
     with get_db().session() as session:
-        return _accepted(rules.view_of(session, load_batch(session, str(batch_id))))
+        present = set(session.scalars(select(Job.custom_id).where(Job.batch_id == batch_id)))
+    _insert_and_publish([row | {"batch_id": batch_id} for row in rows
+                         if row["custom_id"] not in present])
+    in_transaction(lambda session: rules.created(session, batch_id))
 
 
 def _insert(session, rows: list[dict]) -> None:
@@ -162,7 +180,7 @@ def get_batch(batch_id: str):
         with get_db().session() as session:
             return rules.view_of(session, load_batch(session, batch_id))
 
-    return wait_until(read, lambda view: view["status"] != rules.IN_PROGRESS, seconds)
+    return wait_until(read, lambda view: view["status"] not in rules.RUNNING_STATES, seconds)
 
 
 def _status_filter() -> list[str]:
@@ -235,6 +253,9 @@ def batch_results(batch_id: str):
 def cancel_batch(batch_id: str):
     def cancel(session) -> None:
         batch = load_batch(session, batch_id)
+        if batch.status == rules.CREATING:
+            raise ApiError(409, "batch_creating", "the batch is still being recorded; cancel "
+                           "it once POST /v1/batches has answered")
         if batch.status != rules.IN_PROGRESS:
             raise ApiError(409, "batch_finished",
                            f"batch is already {batch.status}; only batches in progress cancel")

@@ -1,6 +1,8 @@
 """Batch rules both sides use: counts, the view, and when a batch has ended.
 
-A batch is `in_progress` until every one of its jobs is terminal, then `completed` (or
+A batch is `creating` while its chunks of jobs are inserted (its first jobs may already run;
+it cannot end before its last chunk is in), then `in_progress` until every one of its jobs
+is terminal, then `completed` (or
 `canceled` by POST .../cancel). Ending is a conditional UPDATE (`... WHERE status =
 'in_progress' AND NOT EXISTS (a job still queued or running)`), made in the transaction of
 each batched job's terminal change (shared.lifecycle); two last jobs that end at the same
@@ -24,7 +26,9 @@ from shared.schemas.jobs import iso
 from shared.status import JobStatus
 from shared.webhooks import outbox
 
-IN_PROGRESS, COMPLETED, CANCELED = "in_progress", "completed", "canceled"
+CREATING, IN_PROGRESS = "creating", "in_progress"
+COMPLETED, CANCELED = "completed", "canceled"
+RUNNING_STATES = (CREATING, IN_PROGRESS)
 LIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 SHOWN_INVALID_LINES = 100
 
@@ -52,7 +56,7 @@ def batch_view(batch: Batch, request_counts: dict[str, int],
     done = sum(request_counts[s.value] for s in JobStatus if s.is_terminal)
     rate = done / elapsed if done and elapsed > 0 else None
     left = request_counts["total"] - done
-    eta = 0.0 if batch.status != IN_PROGRESS else (left / rate if rate else None)
+    eta = 0.0 if batch.status not in RUNNING_STATES else (left / rate if rate else None)
     invalid = batch.invalid_lines or []
     return {
         "id": str(batch.id),
@@ -94,6 +98,13 @@ def _end(session: Session, batch_id: uuid.UUID, to: str, *where: Any) -> bool:
 
 def _no_live_jobs(batch_id: uuid.UUID):
     return ~exists().where(Job.batch_id == batch_id, Job.status.in_(LIVE))
+
+
+def created(session: Session, batch_id: uuid.UUID) -> bool:
+    """creating -> in_progress once every chunk is in; it ends at once if all jobs have."""
+    session.execute(update(Batch).where(Batch.id == batch_id, Batch.status == CREATING)
+                    .values(status=IN_PROGRESS).execution_options(synchronize_session=False))
+    return finish_if_done(session, batch_id)
 
 
 def finish_if_done(session: Session, batch_id: uuid.UUID) -> bool:

@@ -70,7 +70,8 @@ class BatchView(StrictModel):
     """What GET /v1/batches/{id} returns."""
 
     id: str
-    status: str = Field(description="in_progress, completed or canceled.")
+    status: str = Field(description="creating (its lines are being recorded), in_progress, "
+                                    "completed or canceled.")
     request_counts: RequestCounts
     invalid_count: int
     invalid_lines: list[InvalidLine] = Field(description="The first 100 refused lines; all "

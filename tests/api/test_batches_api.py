@@ -152,3 +152,36 @@ def _batch(stack, batch_id):
 def _results(stack, batch_id):
     response = stack.client.get(f"/v1/batches/{batch_id}/results", headers=stack.auth())
     return [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+
+
+def test_a_creation_cut_short_is_finished_by_the_retry_with_its_key(api_only, monkeypatch):
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import OperationalError
+
+    from api import batches as batch_routes
+    from shared.models import Job
+
+    real_insert, calls = batch_routes._insert, []
+
+    def database_gone_at_the_second_chunk(session, rows):
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+        real_insert(session, rows)
+
+    monkeypatch.setattr(batch_routes, "_insert", database_gone_at_the_second_chunk)
+    lines = [_line(n) for n in range(2500)]  # three chunks of at most 1,000
+    headers = {**api_only.auth(), "Idempotency-Key": "cut-short"}
+    cut = api_only.client.post("/v1/batches", json={"requests": lines}, headers=headers)
+    assert cut.status_code == 503
+    with api_only.db.session() as session:
+        [(batch_id, recorded)] = session.execute(
+            select(Job.batch_id, func.count()).where(Job.custom_id == "c0000",
+                                                     Job.batch_id.is_not(None))
+            .group_by(Job.batch_id).order_by(func.max(Job.created_at).desc()).limit(1)).all()
+    partial = _batch(api_only, str(batch_id))
+    assert partial["status"] == "creating" and partial["request_counts"]["total"] == 1000
+    again = api_only.client.post("/v1/batches", json={"requests": lines}, headers=headers)
+    assert again.status_code == 202 and again.json["id"] == str(batch_id)
+    assert again.json["status"] == "in_progress"
+    assert again.json["request_counts"]["total"] == 2500  # each line once

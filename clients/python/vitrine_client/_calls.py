@@ -11,6 +11,7 @@ from typing import Any
 TERMINAL_JOB = frozenset({"succeeded", "failed", "canceled"})
 LONG_POLL_MAX_S = 60  # the API's bound on ?wait=
 RETRY_STATUSES = frozenset({429, 503})
+RUNNING_BATCH = frozenset({"creating", "in_progress"})
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def batch_results(batch_id: str, status: Iterable[str] | str | None = None) -> C
 
 
 def batch_ended(batch: Mapping[str, Any]) -> bool:
-    return batch["status"] != "in_progress"
+    return batch["status"] not in RUNNING_BATCH
 
 
 def next_wait(remaining: float | None) -> float:

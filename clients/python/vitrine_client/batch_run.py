@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vitrine_client._calls import batch_ended
 from vitrine_client.client import Vitrine
 
 TERMINAL = ("succeeded", "failed", "canceled")
@@ -168,7 +169,7 @@ class BatchRun:
         progress.failed = sum(r["status"] == "failed" for r in earlier) + sum(
             b["request_counts"]["failed"] for b in batches.values())
         etas = [b["timings"]["eta_seconds"] for b in batches.values()
-                if b["status"] == "in_progress"]
+                if not batch_ended(b)]
         progress.eta_s = max(etas) if etas and None not in etas else (0.0 if not etas else None)
         progress.total -= sum(1 for r in self.invalid if r["custom_id"] in wanted)
         return progress
@@ -179,11 +180,11 @@ class BatchRun:
         while True:
             for batch_id in live:
                 batch = batches.get(batch_id)
-                if batch is None or batch["status"] == "in_progress":
+                if batch is None or not batch_ended(batch):
                     batches[batch_id] = self.vitrine.batches.get(batch_id, wait=self.poll_s)
             progress = self._progress(wanted, live, batches)
             self.on_progress(progress)
-            ended = all(b["status"] != "in_progress" for b in batches.values())
+            ended = all(batch_ended(b) for b in batches.values())
             if ended or time.monotonic() - fetched_at >= RESULTS_EVERY_S:
                 for batch_id in live:
                     self._record(batch_id, self.vitrine.batches.results(
