@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -132,6 +133,7 @@ def main() -> int:
         for name in ("11", "12"):
             subprocess.run(["redis-cli", "-u", f"{args.broker}/{name}", "flushdb"],
                            capture_output=True)
+        shutil.rmtree(workdir, ignore_errors=True)
 
     print(f"{args.jobs} user_profile jobs, {args.clients} client threads for single POSTs, "
           f"{'PostgreSQL' if args.database else 'SQLite WAL'}, {os.cpu_count()} cores")
