@@ -77,7 +77,7 @@ def test_thousand_lines_counts_results_webhook_and_retry_of_the_failed(live, vit
     assert len({line["custom_id"] for line in by_status["succeeded"]}) == 992
 
     event = receiver.wait(path, 1, timeout=30)[0]
-    secret = stack.client.get("/v1/webhooks/secret", headers=stack.auth()).json["current"]
+    secret = stack.client.get("/v1/webhooks/secret", headers=stack.auth()).json["secret"]
     body = verify(secret, event.headers, event.body)
     assert body["object"] == "batch" and body["id"] == batch["id"]
     assert body["request_counts"]["failed"] == 5
