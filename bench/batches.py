@@ -25,8 +25,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "clients" / "python")]
 
-from vitrine_client import Vitrine  # noqa: E402
-
 from bench.stack import (  # noqa: E402
     bench_env,
     cpu_seconds,
@@ -36,6 +34,7 @@ from bench.stack import (  # noqa: E402
     start_worker,
     stop,
 )
+from vitrine_client import Vitrine  # noqa: E402
 
 EVENTS = [
     {"type": "purchase", "timestamp": "2011-11-01T10:00:00Z", "item_id": "22837",

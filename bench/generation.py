@@ -29,8 +29,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "clients" / "python")]
 
-from vitrine_client import Vitrine  # noqa: E402
-
 from bench.stack import (  # noqa: E402
     bench_env,
     free_port,
@@ -42,6 +40,7 @@ from bench.stack import (  # noqa: E402
 from shared.schemas.generation import GenerationOptions, Product  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from tests.support.events import office_products_with_descriptions  # noqa: E402
+from vitrine_client import Vitrine  # noqa: E402
 from worker.generation.copywriting import product_units  # noqa: E402
 from worker.generation.engine import REPETITION_PENALTY, TOP_P  # noqa: E402
 from worker.generation.facts import FactSheet  # noqa: E402

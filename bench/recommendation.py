@@ -33,8 +33,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "clients" / "python")]
 
-from vitrine_client import Vitrine  # noqa: E402
-
 from bench.stack import (  # noqa: E402
     bench_env,
     cpu_seconds,
@@ -46,6 +44,7 @@ from bench.stack import (  # noqa: E402
 )
 from tests.support.events import office_catalog_items, office_sequences  # noqa: E402
 from tests.support.receiver import Receiver  # noqa: E402
+from vitrine_client import Vitrine  # noqa: E402
 
 
 def _call(method: str, url: str, key: str, body: dict | None = None) -> dict:

@@ -9,10 +9,10 @@ import time
 
 import pytest
 from sqlalchemy import func, select
-from vitrine_client import AsyncVitrine, NotFound, ValidationError, Vitrine, verify
 
 from shared.models import Job
 from tests.support.processes import wait_for
+from vitrine_client import AsyncVitrine, NotFound, ValidationError, Vitrine, verify
 
 EVENT = {"type": "purchase", "timestamp": "2011-05-01T10:00:00Z", "title": "RED MUG",
          "price": 3.5, "quantity": 2, "order_id": "o1"}

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from vitrine_client.csv_lines import lines_from_rows, parse_mapping
 
 from shared.models import Job
 from tests.support.processes import wait_for
+from vitrine_client.csv_lines import lines_from_rows, parse_mapping
 
 CLIENT = Path(__file__).resolve().parents[2] / "clients" / "python"
 CLI = [sys.executable, "-c", "from vitrine_client.cli import run; run()"]

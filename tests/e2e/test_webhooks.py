@@ -11,7 +11,6 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import select
-from vitrine_client import verify
 
 from shared import lifecycle
 from shared.db import Database
@@ -19,6 +18,7 @@ from shared.models import Tenant, utcnow
 from shared.status import JobStatus
 from tests.support.processes import wait_for
 from tests.support.receiver import Answer
+from vitrine_client import verify
 from worker.sweeper import sweep
 
 
