@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from api.body import json_body, require_object
 from api.errors import ApiError, validated
+from api.longpoll import WAIT_PARAMETER, is_terminal_view, wait_seconds, wait_until
 from api.openapi import documented, header, query, ref
 from api.request_ids import request_id
 from api.services import get_celery, get_db, get_job_types, get_settings
@@ -213,10 +214,16 @@ def load_job(session, job_id: str) -> Job:
 
 
 @bp.get("/<job_id>")
-@documented("Read a job", answer="the job", schema="Job", errors=[404])
+@documented("Read a job; `wait` holds the answer until it is terminal", answer="the job",
+            schema="Job", errors=[404], parameters=[WAIT_PARAMETER])
 def get_job(job_id: str):
-    with get_db().session() as session:
-        return job_view(load_job(session, job_id))
+    seconds = wait_seconds()
+
+    def read() -> dict:
+        with get_db().session() as session:
+            return job_view(load_job(session, job_id))
+
+    return wait_until(read, is_terminal_view, seconds)
 
 
 @bp.post("/<job_id>/cancel")

@@ -36,6 +36,7 @@ EVERY_BODY = (400, 408, 413, 415)  # malformed or too deep, too slow, too large,
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "job_id": {"type": "string", "format": "uuid"},
     "delivery_id": {"type": "string", "format": "uuid"},
+    "batch_id": {"type": "string", "format": "uuid"},
     "catalog_id": {"type": "string", "pattern": CATALOG_NAME},
     "item_id": {"type": "string"},
     "shopper_id": {"type": "string", "minLength": 1, "maxLength": 200},
@@ -54,16 +55,18 @@ class Operation:
     parameters: tuple[dict[str, Any], ...] = ()
     public: bool = False  # no API key (health checks)
     extra_responses: dict[str, Any] = field(default_factory=dict)
+    body_types: dict[str, Any] = field(default_factory=dict)  # media types besides JSON
 
 
 def documented(summary: str, *, status: int = 200, answer: str, schema: Schema = None,
                body: Schema = None, body_required: bool = True, errors: Iterable[int] = (),
                parameters: Iterable[dict[str, Any]] = (), public: bool = False,
-               extra_responses: dict[str, Any] | None = None) -> Callable:
+               extra_responses: dict[str, Any] | None = None,
+               body_types: dict[str, Any] | None = None) -> Callable:
     """Describe a view for /openapi.json: its success `status` with `answer` (and `schema`),
     its request `body`, and the error statuses only it can answer."""
     operation = Operation(summary, status, answer, schema, body, body_required, tuple(errors),
-                          tuple(parameters), public, extra_responses or {})
+                          tuple(parameters), public, extra_responses or {}, body_types or {})
 
     def describe(view: Callable) -> Callable:
         view.openapi = operation
@@ -130,7 +133,7 @@ def _path_item(path: str, method: str, view: Callable, op: Operation) -> dict[st
         item["parameters"] = parameters
     if op.body is not None:
         item["requestBody"] = {"required": op.body_required, "content": {
-            "application/json": {"schema": _schema_ref(op.body)}}}
+            "application/json": {"schema": _schema_ref(op.body)}, **op.body_types}}
     responses = {str(op.status): _json(op.schema, op.answer), **op.extra_responses}
     statuses = op.errors
     if path.startswith("/v1/"):

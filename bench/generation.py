@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "clients" / "python")]
 
 from bench.stack import (  # noqa: E402
     bench_env,
@@ -42,6 +40,7 @@ from bench.stack import (  # noqa: E402
 from shared.schemas.generation import GenerationOptions, Product  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from tests.support.events import office_products_with_descriptions  # noqa: E402
+from vitrine_client import Vitrine  # noqa: E402
 from worker.generation.copywriting import product_units  # noqa: E402
 from worker.generation.engine import REPETITION_PENALTY, TOP_P  # noqa: E402
 from worker.generation.facts import FactSheet  # noqa: E402
@@ -106,34 +105,17 @@ def bare_model(sizes: list[int], max_words: int) -> dict[int, dict]:
     return results  # the model is freed with this frame, before the system phase
 
 
-def _request(method: str, url: str, key: str, body: dict | None = None) -> dict:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={
-        "Authorization": f"Bearer {key}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
-
-
 def system_round(api: str, key: str, size: int, max_words: int, offset: int) -> dict:
     """`size` concurrent jobs over HTTP; wall time from first submit to last result."""
     products = _products(offset + size)[offset:offset + size]
     started = time.perf_counter()
-    with ThreadPoolExecutor(size) as pool:
-        jobs = list(pool.map(lambda item: _request("POST", f"{api}/v1/jobs", key, {
-            "type": "product_description",
-            "input": {"product": item[1], "options": {"max_words": max_words,
-                                                      "seed": offset + item[0],
-                                                      "temperature": TEMPERATURE}},
-        }), enumerate(products)))
-    pending = {job["id"] for job in jobs}
-    finished = {}
-    while pending:
-        time.sleep(0.2)
-        for job_id in list(pending):
-            job = _request("GET", f"{api}/v1/jobs/{job_id}", key)
-            if job["status"] in {"succeeded", "failed", "canceled"}:
-                finished[job_id] = job
-                pending.discard(job_id)
+    with Vitrine(api, key, timeout=60) as vitrine, ThreadPoolExecutor(size) as pool:
+        jobs = list(pool.map(lambda item: vitrine.jobs.create("product_description", {
+            "product": item[1], "options": {"max_words": max_words, "seed": offset + item[0],
+                                            "temperature": TEMPERATURE}}), enumerate(products)))
+        # The client's long-poll answers each job as it ends: no polling loop here.
+        finished = {job["id"]: job for job in pool.map(lambda j: vitrine.jobs.wait(j["id"]),
+                                                       jobs)}
     elapsed = time.perf_counter() - started
     tokens = sum(g["tokens"] for job in finished.values()
                  for g in (job["result"] or {}).get("generations", []))

@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "clients" / "python")]
 
 from bench.stack import (  # noqa: E402
     bench_env,
@@ -44,6 +44,7 @@ from bench.stack import (  # noqa: E402
 )
 from tests.support.events import office_catalog_items, office_sequences  # noqa: E402
 from tests.support.receiver import Receiver  # noqa: E402
+from vitrine_client import Vitrine  # noqa: E402
 
 
 def _call(method: str, url: str, key: str, body: dict | None = None) -> dict:
@@ -83,17 +84,18 @@ def run_jobs(api: str, key: str, histories: list[list[str]], concurrency: int,
         if receiver is not None:
             path = f"/done/{uuid.uuid4().hex}"
             body["webhook"] = {"url": receiver.script(path, 204)}
-        job = _call("POST", f"{api}/v1/jobs", key, body)
+        job = vitrine.jobs.create("recommendation", body["input"],
+                                  webhook=body.get("webhook"))
         if receiver is not None:
             job = json.loads(receiver.wait(path, timeout=300)[0].body)
-        while job["status"] in {"queued", "running"}:
-            time.sleep(0.05)  # polling harder only takes CPU from the worker
-            job = _call("GET", f"{api}/v1/jobs/{job['id']}", key)
+        elif job["status"] in {"queued", "running"}:
+            job = vitrine.jobs.wait(job["id"])  # long-polls: answered as the job ends
         assert job["status"] == "succeeded", job["error"]
         timings = job["timings"]
         return (datetime.fromisoformat(timings["finished_at"])
                 - datetime.fromisoformat(timings["created_at"])).total_seconds()
 
+    vitrine = Vitrine(api, key, timeout=120)
     processes = processes or {}
     cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
     clients_before = time.process_time()  # this process only: the others are its children
@@ -101,6 +103,7 @@ def run_jobs(api: str, key: str, histories: list[list[str]], concurrency: int,
     with ThreadPoolExecutor(concurrency) as pool:
         latencies = sorted(pool.map(one, histories))
     elapsed = time.perf_counter() - started
+    vitrine.close()
     # Where the two cores went, per job: shows what the system costs beyond the ranker.
     cpu_ms = {name: round((cpu_seconds(pid) - cpu_before[name]) / len(histories) * 1e3, 1)
               for name, pid in processes.items()}

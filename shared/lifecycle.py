@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Update, update
 from sqlalchemy.orm import Session
 
+from shared import batches
 from shared.models import Job, WebhookDelivery, utcnow
 from shared.schemas.jobs import WebhookEvent
 from shared.settings import Settings
@@ -46,7 +47,7 @@ def transition(
         update(Job)
         .where(Job.id == job_id, Job.status.in_([s.value for s in sources]), *extra_conditions)
         .values(status=to.value, **values)
-        .returning(Job.webhook)
+        .returning(Job.webhook, Job.batch_id)
         .execution_options(synchronize_session=False)
     )
     if tenant_id is not None:
@@ -57,6 +58,8 @@ def transition(
     event = _event_for(sources, to)
     if event is not None and outbox.wants(changed[0].webhook, event):
         outbox.record_event(session, job_id, event)
+    if to.is_terminal and changed[0].batch_id is not None:
+        batches.finish_if_done(session, changed[0].batch_id)  # its last job ends the batch
     return True
 
 

@@ -100,6 +100,9 @@ class Job(Base):
         Index("ix_jobs_idempotency_created", "created_at",
               postgresql_where=text("idempotency_key IS NOT NULL"),
               sqlite_where=text("idempotency_key IS NOT NULL")),
+        # A batch's lines: counts by status, results by custom_id (unique within the batch).
+        UniqueConstraint("batch_id", "custom_id", name="uq_jobs_batch_custom_id"),
+        Index("ix_jobs_batch_status", "batch_id", "status"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -132,6 +135,9 @@ class Job(Base):
     request_id: Mapped[str | None] = mapped_column(String(128))
     # Set when DELETE /v1/jobs/{id} erased input and result; the row stays as a tombstone.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("batches.id", ondelete="CASCADE"))
+    custom_id: Mapped[str | None] = mapped_column(String(255))
 
     @property
     def job_status(self) -> JobStatus:
@@ -218,7 +224,10 @@ class WebhookDelivery(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    # A job's event, or (job_id NULL) a batch's: the same delivery machinery sends both.
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("batches.id", ondelete="CASCADE"))
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     event: Mapped[str] = mapped_column(String(16))
     url: Mapped[str] = mapped_column(Text)
@@ -308,3 +317,30 @@ class IdempotencyKey(Base):
     response: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     status_code: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Batch(Base):
+    """Many jobs submitted at once (POST /v1/batches); its jobs carry its id and their
+    `custom_id`. Counts are read from the jobs; the batch row keeps what jobs cannot: the
+    lines refused up front, the webhook for the batch's end, and when it ended."""
+
+    __tablename__ = "batches"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key", name="uq_batches_tenant_idempotency"),
+        Index("ix_batches_tenant_created", "tenant_id", "created_at", "id"),
+        Index("ix_batches_status", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    total: Mapped[int] = mapped_column(Integer, default=0)  # jobs created (valid lines)
+    # [{line, custom_id, code, message, details}] for each line refused up front.
+    invalid_lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)
+    webhook: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    job_events: Mapped[list[str] | None] = mapped_column(JSONDocument)
+    retry_of: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from celery import Celery
 from sqlalchemy import or_, select, update
 
-from shared import lifecycle
+from shared import batches, lifecycle
 from shared.catalogs import needs_embedding
 from shared.db import Database
 from shared.dispatch import send_catalog_embedding, send_delivery, send_job
@@ -45,6 +45,7 @@ class SweepReport:
     jobs_purged: int = 0
     deliveries_purged: int = 0
     idempotency_keys_expired: int = 0
+    batches_finished: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -63,6 +64,8 @@ def sweep(
     _send_due_deliveries(db, settings, celery, now, report)
     for name, count in retention.purge(db, settings, now).as_dict().items():
         setattr(report, name, count)
+    with db.session() as session:
+        report.batches_finished = batches.finish_stragglers(session)
     if any(v for k, v in report.as_dict().items() if k not in {"left_in_backlog"}):
         log.info("event=sweep %s", " ".join(f"{k}={v}" for k, v in report.as_dict().items()))
     return report

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.dispatch import send_delivery
-from shared.models import Job, WebhookDelivery, utcnow
+from shared.models import Batch, Job, WebhookDelivery, utcnow
 from shared.schemas.jobs import WebhookEvent, job_view
 from shared.status import DeliveryStatus
 
@@ -52,6 +52,21 @@ def record_event(session: Session, job_id: uuid.UUID, event: WebhookEvent,
         url=job.webhook["url"], body=body_for(job, event),
         best_effort=event in BEST_EFFORT_EVENTS, status=DeliveryStatus.PENDING.value,
         attempt_count=0, next_attempt_at=now, dispatched_for=now, created_at=now,
+    )
+    session.add(delivery)
+    session.info.setdefault(_PENDING_KEY, []).append(delivery.id)
+    return delivery.id
+
+
+def record_batch_event(session: Session, batch: Batch, body: str,
+                       now: datetime | None = None) -> uuid.UUID:
+    """Add the delivery row of a batch's `completed` event (sent like a job's)."""
+    now = now or utcnow()
+    delivery = WebhookDelivery(
+        id=uuid.uuid4(), job_id=None, batch_id=batch.id, tenant_id=batch.tenant_id,
+        event=WebhookEvent.COMPLETED.value, url=batch.webhook["url"], body=body,
+        best_effort=False, status=DeliveryStatus.PENDING.value, attempt_count=0,
+        next_attempt_at=now, dispatched_for=now, created_at=now,
     )
     session.add(delivery)
     session.info.setdefault(_PENDING_KEY, []).append(delivery.id)

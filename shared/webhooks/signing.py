@@ -1,7 +1,9 @@
 """Signing webhook deliveries as the Standard Webhooks spec says (the server's side).
 
-The server signs with its own copy of these few lines, so the API and worker images need
-nothing from the client package; the client's `verify` is tested against what this signs.
+`webhook-signature` holds space-separated `v1,<base64 HMAC-SHA256>` entries over
+`{id}.{timestamp}.{body}`, keyed with the secret's bytes (`whsec_` + base64), one per active
+secret. Receivers verify with the client package (`vitrine_client.verify`, clients/python);
+the server does not depend on it, and tests check that the two agree.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ def _key(secret: str) -> bytes:
 
 
 def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
-    """`v1,<base64 HMAC-SHA256>` over `{id}.{timestamp}.{body}` for one secret."""
+    """`v1,<base64>` for one secret."""
     signed = f"{message_id}.{timestamp}.".encode() + body
     digest = hmac.new(_key(secret), signed, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()

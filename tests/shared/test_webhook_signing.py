@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from vitrine_client import WebhookVerificationError, sign, verify
+from shared.webhooks.signing import sign  # the server signs
+from vitrine_client import WebhookVerificationError, verify  # receivers verify
 
 OLD = "whsec_" + base64.b64encode(b"old-secret-32-bytes-long-0000000").decode()
 NEW = "whsec_" + base64.b64encode(b"new-secret-32-bytes-long-1111111").decode()

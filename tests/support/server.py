@@ -12,11 +12,12 @@ from tests.support.processes import LoggedProcess, free_port, wait_for
 class ApiServer:
     """gunicorn serving api.wsgi:app on a free loopback port; output kept for log checks."""
 
-    def __init__(self, env: dict[str, str], *flags: str, name: str = "api") -> None:
+    def __init__(self, env: dict[str, str], *flags: str, name: str = "api",
+                 wsgi: str = "api.wsgi:app") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [sys.executable, "-m", "gunicorn", "-c", "python:api.gunicorn_conf",
-                "--bind", f"127.0.0.1:{self.port}", *flags, "api.wsgi:app"]
+                "--bind", f"127.0.0.1:{self.port}", *flags, wsgi]
         self.process = LoggedProcess(args, env, name)
         wait_for(self._answers, 60, what=f"{name} to answer /healthz")
 
