@@ -40,14 +40,18 @@ def send_delivery(celery: Celery, delivery_id: uuid.UUID, countdown: float = 0) 
                  queue=WEBHOOKS_QUEUE, countdown=countdown or None)
 
 
-def send_catalog_embedding(celery: Celery, catalog_id: uuid.UUID) -> bool:
-    """Ask a cpu worker to embed the catalog's new and changed items."""
-    return _send(celery, EMBED_CATALOG_TASK, catalog_id, f"catalog={catalog_id}")
+def send_catalog_embedding(celery: Celery, catalog_id: uuid.UUID,
+                           lease: str | None = None) -> bool:
+    """Ask an embeddings worker for the next chunk of the catalog's new and changed items
+    (`lease`: the chain of chunks this message continues)."""
+    return _send(celery, EMBED_CATALOG_TASK, catalog_id, f"catalog={catalog_id}",
+                 extra_args=[lease] if lease else [])
 
 
-def _send(celery: Celery, task: str, row_id: uuid.UUID, names: str, **options: Any) -> bool:
+def _send(celery: Celery, task: str, row_id: uuid.UUID, names: str,
+          extra_args: list[Any] = (), **options: Any) -> bool:
     try:
-        celery.send_task(task, args=[str(row_id)], **options)
+        celery.send_task(task, args=[str(row_id), *extra_args], **options)
     except Exception as exc:  # kombu raises several unrelated types for a dead broker
         log.warning("event=enqueue_failed task=%s %s error=%r", task, names, exc)
         return False

@@ -18,7 +18,7 @@ from celery import Celery
 from threadpoolctl import threadpool_limits
 
 from shared.db import Database, open_database
-from shared.queues import CPU_QUEUE
+from shared.queues import EMBEDDINGS_QUEUE
 from shared.settings import Settings
 from worker.contract import Family, Handler, JobContext, Outcome
 from worker.models.registry import ModelRegistry, resolve_device, resolve_sources
@@ -26,8 +26,8 @@ from worker.models.sources import ModelSource
 
 log = logging.getLogger("vitrine.worker")
 
-# Tasks that are not job types but need a model: catalog embedding runs on the cpu queue.
-QUEUE_TASK_MODELS = {CPU_QUEUE: ("embedding",)}
+# Tasks that are not job types but need a model: catalog embedding has a queue of its own.
+QUEUE_TASK_MODELS = {EMBEDDINGS_QUEUE: ("embedding",)}
 
 
 class WorkerRuntime:
