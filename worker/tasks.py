@@ -8,6 +8,7 @@ import uuid
 from celery import Celery, Task
 from celery.worker.request import Request
 
+from shared import fairshare
 from shared.dispatch import send_catalog_embedding
 from shared.job_types import JobType
 from shared.queues import DELIVER_WEBHOOK_TASK, EMBED_CATALOG_TASK, SWEEP_TASK, task_name_for
@@ -47,13 +48,23 @@ def register_job_task(app: Celery, runtime: WorkerRuntime, job_type: JobType) ->
 
     def run_job(job_id: str) -> str:
         runner = JobRunner(db=runtime.database(), settings=runtime.settings)
-        return runner.run(job_id, name, runtime.handler(name))
+        try:
+            return runner.run(job_id, name, runtime.handler(name))
+        finally:  # a slot of this tenant (or another's) is free: send the next held jobs
+            _release_held(runtime, runtime.settings.queue_for(name))
 
     run_job.__name__ = run_job.__qualname__ = f"run_{name}"
     return app.task(
         name=task_name_for(name), base=JobTask, runtime=runtime, soft_time_limit=soft,
         time_limit=hard,
     )(run_job)
+
+
+def _release_held(runtime: WorkerRuntime, queue: str) -> None:
+    try:
+        fairshare.release(runtime.database(), runtime.celery, runtime.settings, queue)
+    except Exception:  # the sweeper releases them on its next pass
+        log.exception("event=release_failed queue=%s", queue)
 
 
 def register_embed_task(app: Celery, runtime: WorkerRuntime) -> Task:

@@ -74,6 +74,12 @@ class JobView(StrictModel):
     worker_host: str | None
     timings: JobTimings
     webhook: dict[str, Any] | None
+    queue_position: int | None = Field(
+        None, description="While queued, on GET /v1/jobs/{id}: jobs of its queue expected "
+                          "to start before it.")
+    estimated_start_at: str | None = Field(
+        None, description="While queued, on GET /v1/jobs/{id}: when it should start at "
+                          "its queue's recent throughput (null when unknown).")
 
 
 class JobList(StrictModel):
@@ -110,4 +116,27 @@ def job_view(job: Job) -> dict[str, Any]:
             "run_seconds": job.run_seconds,
         },
         "webhook": job.webhook,
+        "queue_position": None,
+        "estimated_start_at": None,
     }
+
+
+class TenantLaneView(StrictModel):
+    queued: int
+    held: int = Field(description="Queued jobs waiting for the tenant's in-flight cap.")
+    running: int
+    in_flight_cap: int | None
+
+
+class LaneView(StrictModel):
+    queue: str
+    job_types: list[str]
+    depth: int = Field(description="Jobs queued on this queue, all tenants.")
+    running: int
+    workers: int = Field(description="Worker processes heard of lately that consume it.")
+    throughput_per_min: float | None
+    tenant: TenantLaneView
+
+
+class LaneList(StrictModel):
+    queues: list[LaneView]
