@@ -4,7 +4,9 @@ Redis serves a queue in priority order, first in first out within a priority, so
 tenant's 2,000 jobs would all run before another tenant's next one. Instead, a tenant has at
 most VITRINE_TENANT_IN_FLIGHT[queue] jobs *in flight* on a queue (sent to the broker or
 running); its other jobs stay `queued` in the database with `enqueued_at` NULL ("held").
-Whenever a job ends, its worker releases held jobs of every tenant that is under its cap
+The cap is the setting, or the number of live worker processes on the queue when that is
+larger, so a tenant alone still keeps every process busy. Whenever a job ends, its worker
+releases held jobs of every tenant that is under its cap
 (highest priority, then oldest, first), and the sweeper does the same each pass as a safety
 net (a worker that died releases nothing). A new tenant's job is therefore sent at once and
 waits behind at most the caps of the tenants ahead of it, not behind their backlogs.
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session, aliased
 
 from shared.db import Database
 from shared.dispatch import send_job
+from shared.heartbeats import live_workers
 from shared.models import Job, utcnow
 from shared.settings import Settings
 from shared.status import JobStatus
@@ -46,22 +49,31 @@ def in_flight_condition(job=Job):
                and_(job.status == QUEUED, job.enqueued_at.is_not(None)))
 
 
-def _under_cap(settings: Settings, queue: str, tenant_id):
-    """SQL: the tenant has fewer than its cap of jobs in flight on `queue`."""
+def cap_for(session: Session, settings: Settings, queue: str) -> int | None:
+    """A tenant's in-flight cap on `queue`: the setting, or one job per live worker process
+    of the queue if there are more (a lone tenant keeps every process busy); None: no cap."""
+    configured = settings.tenant_in_flight.get(queue)
+    if configured is None:
+        return None
+    return max(configured, live_workers(session, settings).get(queue, 0))
+
+
+def _under_cap(settings: Settings, queue: str, tenant_id, cap: int):
+    """SQL: the tenant has fewer than `cap` jobs in flight on `queue`."""
     other = aliased(Job)
     count = (select(func.count()).select_from(other)
              .where(other.tenant_id == tenant_id, other.type.in_(lane_types(settings, queue)),
                     in_flight_condition(other))
              .scalar_subquery())
-    return count < settings.tenant_in_flight[queue]
+    return count < cap
 
 
 def _mark_sent(session: Session, settings: Settings, job_id: uuid.UUID, tenant_id,
-               queue: str) -> bool:
+               queue: str, cap: int | None) -> bool:
     """Mark a held job sent if the tenant is under its cap; True when this call did it."""
     conditions = [Job.id == job_id, Job.status == QUEUED, Job.enqueued_at.is_(None)]
-    if queue in settings.tenant_in_flight:
-        conditions.append(_under_cap(settings, queue, tenant_id))
+    if cap is not None:
+        conditions.append(_under_cap(settings, queue, tenant_id, cap))
     return session.execute(update(Job).where(*conditions).values(enqueued_at=utcnow())
                            .execution_options(synchronize_session=False)).rowcount == 1
 
@@ -81,7 +93,8 @@ def submit(db: Database, celery: Celery, settings: Settings, job: Job) -> bool:
     it was sent, False when it is held (or the broker is down) for a later release."""
     queue = settings.queue_for(job.type)
     with db.session() as session:
-        if not _mark_sent(session, settings, job.id, job.tenant_id, queue):
+        cap = cap_for(session, settings, queue)
+        if not _mark_sent(session, settings, job.id, job.tenant_id, queue, cap):
             return False
     return _send_or_unmark(db, celery, settings, job.id, job.type, job.priority)
 
@@ -92,8 +105,8 @@ def release(db: Database, celery: Celery, settings: Settings, queue: str,
     types = lane_types(settings, queue)
     if not types:
         return 0
-    cap = settings.tenant_in_flight.get(queue)
     with db.session() as session:
+        cap = cap_for(session, settings, queue)
         held = (select(Job.tenant_id).where(Job.status == QUEUED, Job.enqueued_at.is_(None),
                                             Job.type.in_(types))
                 .group_by(Job.tenant_id).order_by(func.min(Job.created_at)))
@@ -119,7 +132,7 @@ def release(db: Database, celery: Celery, settings: Settings, queue: str,
     sent = 0
     for job_id, tenant_id, job_type, priority in picks[:max_jobs]:
         with db.session() as session:
-            if not _mark_sent(session, settings, job_id, tenant_id, queue):
+            if not _mark_sent(session, settings, job_id, tenant_id, queue, cap):
                 continue  # another releaser sent it, or the tenant reached its cap meanwhile
         if not _send_or_unmark(db, celery, settings, job_id, job_type, priority):
             break

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from shared.fairshare import lane_types
+from shared.fairshare import cap_for, lane_types
 from shared.heartbeats import live_workers
 from shared.models import Job, utcnow
 from shared.schemas.jobs import iso
@@ -106,7 +106,7 @@ def lane_view(session: Session, settings: Settings, queue: str, tenant_id: uuid.
         "depth": released + held, "running": running, "workers": workers.get(queue, 0),
         "throughput_per_min": round(rate * 60, 2) if rate else None,
         "tenant": {"queued": mine[0] + mine[1], "held": mine[1], "running": mine[2],
-                   "in_flight_cap": settings.tenant_in_flight.get(queue)},
+                   "in_flight_cap": cap_for(session, settings, queue)},
     }
 
 

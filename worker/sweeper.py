@@ -21,7 +21,7 @@ from shared.catalogs import needs_embedding
 from shared.db import Database
 from shared.dispatch import send_catalog_embedding, send_delivery, send_job
 from shared.lifecycle import LostRun
-from shared.models import CatalogItem, Job, WebhookDelivery, utcnow
+from shared.models import Catalog, CatalogItem, Job, WebhookDelivery, utcnow
 from shared.queues import CPU_QUEUE, GPU_QUEUE, JOB_QUEUES
 from shared.settings import Settings
 from shared.status import DeliveryStatus, JobStatus
@@ -167,6 +167,9 @@ def _resend_catalog_embedding(db, settings, celery, now, report: SweepReport) ->
         catalog_ids = session.scalars(
             select(CatalogItem.catalog_id).where(
                 needs_embedding(), CatalogItem.updated_at < cutoff,
+                # A live chain of chunks is on it: another message would only wait in line.
+                ~CatalogItem.catalog_id.in_(select(Catalog.id).where(
+                    Catalog.embedding_lease_until >= now)),
             ).distinct().limit(50)
         ).all()
     for catalog_id in catalog_ids:

@@ -30,6 +30,9 @@ from worker.models.embeddings import Embedder
 log = logging.getLogger("vitrine.catalog")
 
 MIN_CHUNK = 16
+# Until a chunk has measured the rate, a small probe: a first chunk of the full size could
+# take far longer than VITRINE_EMBED_CHUNK_S on a slow or busy machine.
+PROBE_CHUNK = 32
 # A lease outlives several chunks, so only a chain whose worker died loses it.
 LEASE_CHUNKS = 10
 MIN_LEASE_S = 30.0
@@ -83,7 +86,7 @@ def chunk_size(settings: Settings, rate: float | None) -> int:
     """Items for the next chunk: the most allowed, fewer when the measured rate says they
     would take longer than VITRINE_EMBED_CHUNK_S."""
     if not rate:
-        return settings.embed_chunk_items
+        return min(PROBE_CHUNK, settings.embed_chunk_items)
     return max(MIN_CHUNK, min(settings.embed_chunk_items, int(rate * settings.embed_chunk_s)))
 
 
@@ -100,7 +103,7 @@ def embed_chunk(db: Database, embedder: Embedder, settings: Settings, catalog_id
         return Chunk(0, None)
     started = time.perf_counter()
     with db.session() as session:
-        rate = session.get(Catalog, catalog_id).embedding_rate if lease else None
+        rate = session.get(Catalog, catalog_id).embedding_rate
         rows = [(r.item_id, r.content_hash, item_text(r))
                 for r in pending_embedding(session, catalog_id, chunk_size(settings, rate))]
     if not rows:
