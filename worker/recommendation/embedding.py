@@ -29,7 +29,9 @@ from worker.models.embeddings import Embedder
 
 log = logging.getLogger("vitrine.catalog")
 
-MIN_CHUNK = 16
+# At least one full encoder batch per chunk, however slow the machine: smaller batches
+# cost more per item than the chunk's bookkeeping saves.
+MIN_CHUNK = 32
 # Until a chunk has measured the rate, a small probe: a first chunk of the full size could
 # take far longer than VITRINE_EMBED_CHUNK_S on a slow or busy machine.
 PROBE_CHUNK = 32
