@@ -116,7 +116,10 @@ def check_lines(options: BatchOptions, lines: list[tuple[int, Any]], *,
             checked.rows.append(row | {
                 "id": uuid.uuid4(), "tenant_id": g.tenant_id, "batch_id": batch_id,
                 "status": JobStatus.QUEUED.value, "webhook": webhook, "attempts": 0,
-                "created_at": now, "enqueued_at": now})
+                "created_at": now,
+                # Held until fair share sends it (shared.fairshare): a tenant's batch
+                # never stands in front of other tenants' jobs.
+                "enqueued_at": None})
     return checked
 
 

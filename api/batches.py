@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from flask import Blueprint, Response, g, request, stream_with_context, url_for
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from api.batch_lines import CheckedLines, check_lines, read_request
@@ -26,7 +26,7 @@ from api.openapi import documented, header, query
 from api.services import get_celery, get_db, get_settings
 from api.transactions import in_transaction
 from shared import batches as rules
-from shared.dispatch import send_jobs
+from shared import fairshare
 from shared.models import Batch, Job, utcnow
 from shared.schemas.batches import BatchCreate, BatchList, BatchOptions, BatchView
 from shared.status import JobStatus
@@ -137,12 +137,12 @@ def _insert(session, rows: list[dict]) -> None:
 
 
 def _publish(rows: list[dict]) -> None:
-    jobs = [(row["id"], row["type"], row["priority"]) for row in rows]
-    if not send_jobs(get_celery(), get_settings(), jobs):
-        # Never-sent: the sweeper sends them as soon as the broker is back.
-        with get_db().session() as session:
-            session.execute(update(Job).where(Job.id.in_([j[0] for j in jobs]))
-                            .values(enqueued_at=None))
+    """The rows are held (enqueued_at NULL); fair share sends as many as the tenant's
+    in-flight cap allows, in turn with other tenants, and the rest as slots free up (the
+    sweeper too, if the broker is down now)."""
+    settings = get_settings()
+    for queue in sorted({settings.queue_for(row["type"]) for row in rows}):
+        fairshare.release(get_db(), get_celery(), settings, queue)
 
 
 @bp.post("")
@@ -286,7 +286,7 @@ def retry_batch(batch_id: str):
                if options.webhook is not None and batch.job_events else None)
     checked.rows = [{"id": uuid.uuid4(), "tenant_id": g.tenant_id, "batch_id": new_id,
                      "status": JobStatus.QUEUED.value, "webhook": webhook, "attempts": 0,
-                     "created_at": now, "enqueued_at": now, "type": job.type,
+                     "created_at": now, "enqueued_at": None, "type": job.type,
                      "input": job.input, "priority": job.priority, "custom_id": job.custom_id}
                     for job in failed]
     return submit(checked, retry_of=batch.id, batch_id=new_id, now=now)

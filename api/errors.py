@@ -77,7 +77,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError):
-        return error_response(error.status, error.code, error.message, error.details)
+        return error_response(error.status, error.code, error.message, error.details,
+                              getattr(error, "headers", None))
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):

@@ -15,15 +15,15 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from api.body import json_body, require_object
 from api.errors import ApiError, validated
+from api.limits import get_limiter
 from api.longpoll import WAIT_PARAMETER, is_terminal_view, wait_seconds, wait_until
 from api.openapi import documented, header, query, ref
 from api.request_ids import request_id
 from api.services import get_celery, get_db, get_job_types, get_settings
 from api.transactions import in_transaction
-from shared import lifecycle, metrics, tenant_settings
+from shared import fairshare, lanes, lifecycle, metrics, tenant_settings
 from shared.catalogs import InputProblem, check_personalised, check_recommendation
 from shared.contention import contention
-from shared.dispatch import send_job
 from shared.models import (
     DisabledWebhookUrl,
     Job,
@@ -126,22 +126,30 @@ def _replay(session, key: str, request_hash: str) -> Job | None:
     return job
 
 
-def _accepted(job: Job, *, replayed: bool = False):
-    headers = {"Location": url_for(".get_job", job_id=job.id)}
+def _accepted(job: Job, *, replayed: bool = False, headers: dict[str, str] | None = None):
+    headers = {**(headers or {}), "Location": url_for(".get_job", job_id=job.id)}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
-    return job_view(job), 202, headers
+    with get_db().session() as session:  # as GET shows it: sent or held, and where it stands
+        return _view_with_position(session, session.get(Job, job.id) or job), 202, headers
+
+
+def _view_with_position(session, job: Job) -> dict:
+    return job_view(job) | lanes.where_is(session, get_settings(), job)
 
 
 @bp.post("")
 @documented("Submit a job", status=202, answer="accepted; Location names the job",
-            schema="Job", body="JobSubmission", errors=[404],  # a recommendation's catalog
+            schema="Job", body="JobSubmission",
+            errors=[404, 429],  # a recommendation's catalog; a tenant's rate or quota
             parameters=[header("Idempotency-Key", {"type": "string",
                                                   "maxLength": MAX_IDEMPOTENCY_KEY})])
 def create_job():
     """Validate, record, then enqueue: the committed row is the record of the job."""
     body = require_object(json_body())
     envelope, job_input = _validate_submission(body)
+    with get_db().session() as session:  # 429 before anything is stored
+        admission = get_limiter().admit(session, g.tenant_id, envelope.priority)
     job_input = _as_stored(envelope.type, job_input)
     key = _idempotency_key()
     # Only a replay needs it; hashing every body cost 3 % of a submission's CPU.
@@ -156,10 +164,11 @@ def create_job():
             return earlier, True
         job = Job(
             id=job_id, tenant_id=g.tenant_id, type=envelope.type, status=JobStatus.QUEUED,
-            priority=envelope.priority, input=job_input,
+            priority=admission.priority, input=job_input,
             webhook=envelope.webhook.model_dump(mode="json") if envelope.webhook else None,
             idempotency_key=key, request_hash=request_hash, attempts=0,
-            created_at=now, enqueued_at=now, request_id=request_id(),
+            created_at=now, enqueued_at=None,  # set when sent (shared.fairshare)
+            request_id=request_id(),
         )
         session.add(job)
         return job, False
@@ -172,7 +181,7 @@ def create_job():
             earlier = _replay(session, key, request_hash) if key else None
         if earlier is None:
             raise
-        return _accepted(earlier, replayed=True)
+        return _accepted(earlier, replayed=True, headers=admission.headers)
     except OperationalError as exc:
         if contention(exc):
             raise  # the database is up: 409 or 503 database_busy (api.errors)
@@ -182,17 +191,12 @@ def create_job():
                        "the database cannot take jobs right now; retry with the same "
                        "Idempotency-Key") from None
     if replayed:
-        return _accepted(job, replayed=True)
+        return _accepted(job, replayed=True, headers=admission.headers)
     metrics.jobs_submitted.labels(job.type).inc()
-
-    sent = send_job(get_celery(), get_settings(), job_id=job.id, job_type=job.type,
-                    priority=job.priority, request_id=job.request_id)
-    if not sent:
-        # Mark it never-sent so the sweeper sends it as soon as the broker is back.
-        with get_db().session() as session:
-            session.execute(update(Job).where(Job.id == job.id).values(enqueued_at=None))
-        job.enqueued_at = None
-    return _accepted(job)
+    # Sent now if the tenant is under its in-flight cap; otherwise held in the database and
+    # released in turn with other tenants' jobs (or by the sweeper once the broker is back).
+    fairshare.submit(get_db(), get_celery(), get_settings(), job)
+    return _accepted(job, headers=admission.headers)
 
 
 def parse_id(value: str, what: str = "job") -> uuid.UUID:
@@ -221,7 +225,7 @@ def get_job(job_id: str):
 
     def read() -> dict:
         with get_db().session() as session:
-            return job_view(load_job(session, job_id))
+            return _view_with_position(session, load_job(session, job_id))
 
     return wait_until(read, is_terminal_view, seconds)
 

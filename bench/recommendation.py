@@ -182,7 +182,7 @@ def main() -> int:
     port = free_port()
     api = serve("api.wsgi:app", env, port, workdir / "api.log")
     worker = start_worker(dict(env, VITRINE_LOG_LEVEL="INFO"), workdir / "worker.log", "-Q",
-                          "cpu,maintenance", "--concurrency", str(cores), "-n", "rec@%h",
+                          "cpu,embeddings,maintenance", "--concurrency", str(cores), "-n", "rec@%h",
                           ready="event=model_loaded kind=embedding")
     processes, receiver = [worker, api], None
     rows = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -128,7 +129,21 @@ def catalog_stats(session: Session, catalog: Catalog) -> dict:
         CatalogItem.embedded_hash == CatalogItem.content_hash))
     events = session.scalar(select(func.count()).where(CatalogEvent.catalog_id == catalog.id))
     return {"id": catalog.name, "items": items, "embedded": embedded, "events": events,
-            "version": catalog.version, "events_version": catalog.events_version}
+            "version": catalog.version, "events_version": catalog.events_version,
+            "embedding": embedding_progress(catalog, items, embedded)}
+
+
+def embedding_progress(catalog: Catalog, total: int, embedded: int) -> dict:
+    """embedded/total and, while chunks are still coming, when the last one should end
+    (from the items per second of the latest chunk)."""
+    pending = total - embedded
+    rate = catalog.embedding_rate
+    eta = None
+    if pending and rate:
+        eta = (utcnow() + timedelta(seconds=pending / rate)).isoformat().replace("+00:00", "Z")
+    return {"embedded": embedded, "total": total, "pending": pending,
+            "done": pending == 0, "items_per_s": round(rate, 1) if rate else None,
+            "estimated_done_at": eta}
 
 
 def needs_embedding():

@@ -42,41 +42,24 @@ def send_job(
                  queue=queue, priority=broker_priority(priority), headers=headers)
 
 
-def send_jobs(celery: Celery, settings: Settings,
-              jobs: list[tuple[uuid.UUID, str, int]]) -> bool:
-    """Publish many jobs (id, type, priority) through one producer and one Redis pipeline
-    (kombu's publish batch): one round trip instead of one per job. False when the broker
-    could not take them; which of them got through is then unknown, and the caller marks
-    them all never-sent (a duplicate message is skipped by the worker's claim)."""
-    if not jobs:
-        return True
-    try:
-        with celery.producer_or_acquire() as producer, producer.batch(max_size=len(jobs) + 1):
-            for job_id, job_type, priority in jobs:
-                celery.send_task(task_name_for(job_type), args=[str(job_id)],
-                                 queue=settings.queue_for(job_type),
-                                 priority=broker_priority(priority), producer=producer)
-    except Exception as exc:  # kombu raises several unrelated types for a dead broker
-        log.warning("event=enqueue_failed task=bulk jobs=%d first=%s error=%r", len(jobs),
-                    jobs[0][0], exc)
-        return False
-    return True
-
-
 def send_delivery(celery: Celery, delivery_id: uuid.UUID, countdown: float = 0) -> bool:
     """Put one webhook delivery on the webhooks queue, after `countdown` seconds."""
     return _send(celery, DELIVER_WEBHOOK_TASK, delivery_id, f"delivery={delivery_id}",
                  queue=WEBHOOKS_QUEUE, countdown=countdown or None)
 
 
-def send_catalog_embedding(celery: Celery, catalog_id: uuid.UUID) -> bool:
-    """Ask a cpu worker to embed the catalog's new and changed items."""
-    return _send(celery, EMBED_CATALOG_TASK, catalog_id, f"catalog={catalog_id}")
+def send_catalog_embedding(celery: Celery, catalog_id: uuid.UUID,
+                           lease: str | None = None) -> bool:
+    """Ask an embeddings worker for the next chunk of the catalog's new and changed items
+    (`lease`: the chain of chunks this message continues)."""
+    return _send(celery, EMBED_CATALOG_TASK, catalog_id, f"catalog={catalog_id}",
+                 extra_args=[lease] if lease else [])
 
 
-def _send(celery: Celery, task: str, row_id: uuid.UUID, names: str, **options: Any) -> bool:
+def _send(celery: Celery, task: str, row_id: uuid.UUID, names: str,
+          extra_args: list[Any] = (), **options: Any) -> bool:
     try:
-        celery.send_task(task, args=[str(row_id)], **options)
+        celery.send_task(task, args=[str(row_id), *extra_args], **options)
     except Exception as exc:  # kombu raises several unrelated types for a dead broker
         log.warning("event=enqueue_failed task=%s %s error=%r", task, names, exc)
         return False

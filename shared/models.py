@@ -103,6 +103,8 @@ class Job(Base):
         # A batch's lines: counts by status, results by custom_id (unique within the batch).
         UniqueConstraint("batch_id", "custom_id", name="uq_jobs_batch_custom_id"),
         Index("ix_jobs_batch_status", "batch_id", "status"),
+        Index("ix_jobs_tenant_status", "tenant_id", "status"),
+        Index("ix_jobs_status_finished", "status", "finished_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -171,6 +173,11 @@ class Catalog(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     events_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Items per second of the last embedded chunk: the ETA of the rest.
+    embedding_rate: Mapped[float | None] = mapped_column(Float)
+    # The one chain of embedding tasks working on the catalog, and until when its lease holds.
+    embedding_lease: Mapped[str | None] = mapped_column(String(36))
+    embedding_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CatalogItem(Base):
@@ -344,3 +351,30 @@ class Batch(Base):
     request_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TenantLimits(Base):
+    """An operator's per-tenant overrides of the VITRINE_TENANT_* defaults (NULL: default)."""
+
+    __tablename__ = "tenant_limits"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    submit_rate: Mapped[float | None] = mapped_column(Float)
+    submit_burst: Mapped[int | None] = mapped_column(Integer)
+    max_active_jobs: Mapped[int | None] = mapped_column(Integer)
+    max_priority: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WorkerHeartbeat(Base):
+    """A worker process that runs jobs says it is alive every few seconds; a `running` job
+    whose process went quiet is lost without waiting for its time limit."""
+
+    __tablename__ = "worker_heartbeats"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    pid: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queues: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -18,7 +18,11 @@ GPU_QUEUE = "gpu"
 WEBHOOKS_QUEUE = "webhooks"
 # Housekeeping (the sweeper) has a queue of its own so a backlog of model work never delays it.
 MAINTENANCE_QUEUE = "maintenance"
-ALL_QUEUES = (CPU_QUEUE, GPU_QUEUE, WEBHOOKS_QUEUE, MAINTENANCE_QUEUE)
+# Catalog embedding is bulk work in small chunks on its own lane and workers, so a large
+# upload never stands in front of short jobs.
+EMBEDDINGS_QUEUE = "embeddings"
+ALL_QUEUES = (CPU_QUEUE, GPU_QUEUE, WEBHOOKS_QUEUE, MAINTENANCE_QUEUE, EMBEDDINGS_QUEUE)
+JOB_QUEUES = (CPU_QUEUE, GPU_QUEUE)
 
 SWEEP_TASK = "vitrine.sweep_jobs"
 EMBED_CATALOG_TASK = "vitrine.embed_catalog"
@@ -63,7 +67,7 @@ def make_celery(settings: Settings, *, name: str = "vitrine") -> Celery:
             **{task_name_for(t.name, step.name): {"queue": step.queue}
                for t in settings.job_types.values() for step in t.steps},
             SWEEP_TASK: {"queue": MAINTENANCE_QUEUE},
-            EMBED_CATALOG_TASK: {"queue": CPU_QUEUE},
+            EMBED_CATALOG_TASK: {"queue": EMBEDDINGS_QUEUE},
             # Never on a gpu worker: a slow receiver must not hold a model.
             DELIVER_WEBHOOK_TASK: {"queue": WEBHOOKS_QUEUE},
         },

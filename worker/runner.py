@@ -18,7 +18,7 @@ from typing import Any
 from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
 
-from shared import lifecycle, logs
+from shared import heartbeats, lifecycle, logs
 from shared.contention import contention
 from shared.db import Database
 from shared.dispatch import send_job
@@ -226,6 +226,9 @@ class JobRunner:
             # One task at a time per process: if the holder is this very process, the
             # earlier run is gone too (we would not be here otherwise).
             return job.worker_pid == self.pid or not _pid_alive(job.worker_pid)
+        with self.db.session() as session:  # its process stopped its heartbeats: dead
+            if heartbeats.went_silent(session, job.worker_host, job.worker_pid, self.settings):
+                return True
         return lifecycle.run_is_stale(job.started_at or job.created_at, job_type, self.settings)
 
     def _succeed(self, claim: _Claim, outcome: Outcome) -> str:

@@ -18,16 +18,17 @@ from celery import Celery
 from threadpoolctl import threadpool_limits
 
 from shared.db import Database, open_database
-from shared.queues import CPU_QUEUE
+from shared.queues import EMBEDDINGS_QUEUE
 from shared.settings import Settings
 from worker.contract import Family, Handler, JobContext, Outcome
+from worker.heartbeat import Heartbeat
 from worker.models.registry import ModelRegistry, resolve_device, resolve_sources
 from worker.models.sources import ModelSource
 
 log = logging.getLogger("vitrine.worker")
 
-# Tasks that are not job types but need a model: catalog embedding runs on the cpu queue.
-QUEUE_TASK_MODELS = {CPU_QUEUE: ("embedding",)}
+# Tasks that are not job types but need a model: catalog embedding has a queue of its own.
+QUEUE_TASK_MODELS = {EMBEDDINGS_QUEUE: ("embedding",)}
 
 
 class WorkerRuntime:
@@ -43,6 +44,8 @@ class WorkerRuntime:
         self.models: ModelRegistry | None = None
         self._db: Database | None = None
         self._ready: set[str] = set()  # families set up in this process
+        self.queues: list[str] = []
+        self.heartbeat: Heartbeat | None = None
 
     def family_of(self, job_type: str, step: str | None = None) -> Family:
         declared = self.settings.job_types[job_type]
@@ -51,6 +54,7 @@ class WorkerRuntime:
     def plan(self, queues: Iterable[str], concurrency: int) -> None:
         """In the parent: the families the queues' job types need, and their models' files."""
         queues = set(queues)
+        self.queues = sorted(queues)
         names = {self.settings.job_types[t].family
                  for t, queue in self.settings.routes.items()
                  if queue in queues and t in self.settings.job_types}
@@ -86,6 +90,9 @@ class WorkerRuntime:
             self._ready.add(family.name)
             log.info("event=family_ready family=%s pid=%d seconds=%.2f", family.name,
                      os.getpid(), time.perf_counter() - started)
+        # Alive from now on: a job this process claims is re-run soon after it dies.
+        self.heartbeat = Heartbeat(self._db, ",".join(self.queues),
+                                   self.settings.heartbeat_interval_s).start()
 
     def require_models(self) -> ModelRegistry:
         if self.models is None:

@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from celery import Celery
 from sqlalchemy import or_, select, update
 
-from shared import batches, lifecycle
+from shared import batches, fairshare, heartbeats, lifecycle
 from shared.catalogs import needs_embedding
 from shared.db import Database
 from shared.dispatch import send_catalog_embedding, send_delivery, send_job
 from shared.lifecycle import LostRun
-from shared.models import CatalogItem, Job, WebhookDelivery, utcnow
-from shared.queues import CPU_QUEUE, GPU_QUEUE
+from shared.models import Catalog, CatalogItem, Job, WebhookDelivery, utcnow
+from shared.queues import CPU_QUEUE, GPU_QUEUE, JOB_QUEUES
 from shared.settings import Settings
 from shared.status import DeliveryStatus, JobStatus
 from worker import retention
@@ -58,6 +58,7 @@ def sweep(
     now = now or utcnow()
     report = SweepReport()
     _resend_queued(db, settings, celery, now, report)
+    _settle_orphaned_running(db, settings, celery, now, report)
     _settle_stale_running(db, settings, celery, now, report)
     _resend_catalog_embedding(db, settings, celery, now, report)
     _release_stuck_deliveries(db, settings, now, report)
@@ -86,6 +87,9 @@ def _queue_depths(celery: Celery) -> dict[str, int]:
 
 
 def _resend_queued(db, settings, celery, now, report: SweepReport) -> None:
+    # Never sent (held for fair share, or the broker was down): released in turn.
+    for queue in JOB_QUEUES:
+        report.resent_queued += fairshare.release(db, celery, settings, queue)
     cutoff = now - timedelta(seconds=settings.requeue_after_s)
     # A job sent long ago whose queue still holds messages is most likely waiting behind a
     # backlog, not lost: re-sending it would only pile duplicates onto that backlog. Once
@@ -94,17 +98,16 @@ def _resend_queued(db, settings, celery, now, report: SweepReport) -> None:
     with db.session() as session:
         rows = session.execute(
             select(Job.id, Job.type, Job.priority, Job.enqueued_at)
-            .where(Job.status == JobStatus.QUEUED.value,
-                   or_(Job.enqueued_at.is_(None), Job.enqueued_at < cutoff))
+            .where(Job.status == JobStatus.QUEUED.value, Job.enqueued_at < cutoff)
             .order_by(Job.created_at)
             .limit(BATCH)
         ).all()
-    for job_id, job_type, priority, enqueued_at in rows:
+    for job_id, job_type, priority, _enqueued_at in rows:
         queue = settings.routes.get(job_type)
         if queue is None:
             log.warning("event=unrouted_job job_id=%s type=%s", job_id, job_type)
             continue
-        if enqueued_at is not None and depths.get(queue, 0) > 0:
+        if depths.get(queue, 0) > 0:
             report.left_in_backlog += 1
             continue
         if not send_job(celery, settings, job_id=job_id, job_type=job_type, priority=priority):
@@ -113,6 +116,35 @@ def _resend_queued(db, settings, celery, now, report: SweepReport) -> None:
         with db.session() as session:
             session.execute(update(Job).where(Job.id == job_id).values(enqueued_at=now))
         report.resent_queued += 1
+
+
+def _settle_orphaned_running(db, settings, celery, now, report: SweepReport) -> None:
+    """`running` jobs whose worker process stopped its heartbeats: dead, whatever the limit."""
+    with db.session() as session:
+        orphans = heartbeats.orphaned_runs(session, settings, now, BATCH)
+        heartbeats.forget_old(session, now)
+    for job_id, job_type, priority, attempts, step in orphans:
+        if job_type in settings.routes and not _settle_lost(
+                db, settings, celery, report, job_id, job_type, priority, attempts, step):
+            return
+
+
+def _settle_lost(db, settings, celery, report: SweepReport, job_id, job_type, priority,
+                 attempts, step: str | None = None) -> bool:
+    """Fail a lost run out of attempts, or send it to be taken over; False: broker down."""
+    with db.session() as session:
+        settled = lifecycle.settle_lost_run(session, job_id, attempts=attempts,
+                                            settings=settings)
+    if settled is not LostRun.RETRY:
+        report.failed_lost += settled is LostRun.FAILED
+        return True
+    # The delivered task (of the step the job is at) sees the dead run and takes it over.
+    if send_job(celery, settings, job_id=job_id, job_type=job_type, priority=priority,
+                step=step):
+        report.resent_stale += 1
+        return True
+    report.send_failures += 1
+    return False
 
 
 def _settle_stale_running(db, settings, celery, now, report: SweepReport) -> None:
@@ -142,19 +174,14 @@ def _settle_stale_running(db, settings, celery, now, report: SweepReport) -> Non
             if depths.get(settings.queue_for(job_type, step), 0) > 0:
                 report.left_in_backlog += 1
                 continue
-        else:
-            with db.session() as session:
-                settled = lifecycle.settle_lost_run(session, job_id, attempts=attempts,
-                                                    settings=settings)
-            if settled is not LostRun.RETRY:
-                report.failed_lost += settled is LostRun.FAILED
-                continue
-        # The delivered task sees the dead (or unclaimed) run and takes the job over.
-        if send_job(celery, settings, job_id=job_id, job_type=job_type, priority=priority,
-                    step=step):
+            if not send_job(celery, settings, job_id=job_id, job_type=job_type,
+                            priority=priority, step=step):
+                report.send_failures += 1
+                return
             report.resent_stale += 1
-        else:
-            report.send_failures += 1
+            continue
+        if not _settle_lost(db, settings, celery, report, job_id, job_type, priority,
+                            attempts, step):
             return
 
 
@@ -165,6 +192,9 @@ def _resend_catalog_embedding(db, settings, celery, now, report: SweepReport) ->
         catalog_ids = session.scalars(
             select(CatalogItem.catalog_id).where(
                 needs_embedding(), CatalogItem.updated_at < cutoff,
+                # A live chain of chunks is on it: another message would only wait in line.
+                ~CatalogItem.catalog_id.in_(select(Catalog.id).where(
+                    Catalog.embedding_lease_until >= now)),
             ).distinct().limit(50)
         ).all()
     for catalog_id in catalog_ids:

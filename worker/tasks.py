@@ -8,10 +8,12 @@ import uuid
 from celery import Celery, Task
 from celery.worker.request import Request
 
+from shared import fairshare
+from shared.dispatch import send_catalog_embedding
 from shared.job_types import JobType
 from shared.queues import DELIVER_WEBHOOK_TASK, EMBED_CATALOG_TASK, SWEEP_TASK, task_name_for
 from worker.job_metrics import record_finished
-from worker.recommendation.embedding import embed_pending
+from worker.recommendation.embedding import embed_chunk
 from worker.runner import JobRunner, record_hard_timeout
 from worker.runtime import WorkerRuntime
 from worker.sweeper import sweep
@@ -65,7 +67,10 @@ def register_job_task(app: Celery, runtime: WorkerRuntime, job_type: JobType,
     def run_job(job_id: str) -> str:
         runner = JobRunner(db=runtime.database(), settings=runtime.settings,
                            celery=runtime.celery)
-        outcome = runner.run(job_id, name, runtime.handler(name, step), step=step)
+        try:
+            outcome = runner.run(job_id, name, runtime.handler(name, step), step=step)
+        finally:  # a slot of this tenant (or another's) is free: send the next held jobs
+            _release_held(runtime, runtime.settings.queue_for(name))
         if outcome in {"succeeded", "failed"}:
             record_finished(runtime.database(), job_id)
         if outcome == "failed" and runner.failure is not None:
@@ -79,12 +84,23 @@ def register_job_task(app: Celery, runtime: WorkerRuntime, job_type: JobType,
     )(run_job)
 
 
+def _release_held(runtime: WorkerRuntime, queue: str) -> None:
+    try:
+        fairshare.release(runtime.database(), runtime.celery, runtime.settings, queue)
+    except Exception:  # the sweeper releases them on its next pass
+        log.exception("event=release_failed queue=%s", queue)
+
+
 def register_embed_task(app: Celery, runtime: WorkerRuntime) -> Task:
-    @app.task(name=EMBED_CATALOG_TASK)
-    def embed_catalog(catalog_id: str) -> int:
-        """Embed a catalog's new and changed items (idempotent; duplicates are harmless)."""
-        return embed_pending(runtime.database(), runtime.require_models().require_embedder(),
-                             uuid.UUID(catalog_id))
+    @app.task(name=EMBED_CATALOG_TASK, bind=True)
+    def embed_catalog(self: Task, catalog_id: str, lease: str | None = None) -> int:
+        """Embed the next chunk of a catalog's new and changed items and send the chunk
+        after it (idempotent; duplicates are harmless)."""
+        chunk = embed_chunk(runtime.database(), runtime.require_models().require_embedder(),
+                            runtime.settings, uuid.UUID(catalog_id), lease)
+        if chunk.continue_with:  # if this send fails, the sweeper re-sends after the lease
+            send_catalog_embedding(self.app, uuid.UUID(catalog_id), chunk.continue_with)
+        return chunk.embedded
 
     return embed_catalog
 

@@ -77,6 +77,12 @@ class JobView(StrictModel):
     request_id: str | None = Field(None, description="X-Request-Id of the submitting request")
     erased_at: str | None = Field(None, description="When DELETE /v1/jobs/{id} erased its "
                                                     "input and result (ISO 8601 UTC)")
+    queue_position: int | None = Field(
+        None, description="While queued, on GET /v1/jobs/{id}: jobs of its queue expected "
+                          "to start before it.")
+    estimated_start_at: str | None = Field(
+        None, description="While queued, on GET /v1/jobs/{id}: when it should start at "
+                          "its queue's recent throughput (null when unknown).")
 
 
 class JobList(StrictModel):
@@ -115,4 +121,27 @@ def job_view(job: Job) -> dict[str, Any]:
         "webhook": job.webhook,
         "request_id": job.request_id,
         "erased_at": iso(job.erased_at),
+        "queue_position": None,
+        "estimated_start_at": None,
     }
+
+
+class TenantLaneView(StrictModel):
+    queued: int
+    held: int = Field(description="Queued jobs waiting for the tenant's in-flight cap.")
+    running: int
+    in_flight_cap: int | None
+
+
+class LaneView(StrictModel):
+    queue: str
+    job_types: list[str]
+    depth: int = Field(description="Jobs queued on this queue, all tenants.")
+    running: int
+    workers: int = Field(description="Worker processes heard of lately that consume it.")
+    throughput_per_min: float | None
+    tenant: TenantLaneView
+
+
+class LaneList(StrictModel):
+    queues: list[LaneView]

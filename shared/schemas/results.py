@@ -91,6 +91,9 @@ class RecommendationResult(ResultModel):
     catalog_items: int
     catalog_version: int
     search: Literal["exact", "hnsw"]
+    # Catalog items still waiting for their embedding (a large upload embeds in chunks):
+    # they were not ranked this time.
+    not_yet_embedded: int = 0
 
 
 # personalised_recommendations

@@ -171,7 +171,8 @@ def build_stack(backend: str, database_url: str, broker_url: str, *,
 
 def start_cpu_worker(env: dict[str, str], *, name: str, concurrency: int = 2) -> LoggedProcess:
     """A real cpu worker; returns once every child has loaded the embedding model."""
-    worker = start_worker(env, queues="cpu,maintenance", concurrency=concurrency, name=name)
+    worker = start_worker(env, queues="cpu,embeddings,maintenance", concurrency=concurrency,
+                          name=name)
     started = time.monotonic()
     worker.wait_for_log("event=model_loaded kind=embedding", timeout=120, times=concurrency)
     worker.load_seconds = time.monotonic() - started

@@ -99,7 +99,50 @@ def test_catalog_items_left_unembedded_are_queued_again(swept):
                                 popularity=0.0, updated_at=utcnow() - timedelta(minutes=5)))
     report = sweep(stack.db, stack.settings, celery)
     assert report.catalogs_to_embed == 1
+    # Embedding has a lane of its own: nothing of it waits in front of cpu jobs.
+    assert (_waiting(broker, "embeddings"), _waiting(broker)) == (1, 0)
+
+
+def test_held_jobs_are_released_up_to_the_tenants_cap(swept):
+    stack, celery, broker, insert = swept
+    cap = stack.settings.tenant_in_flight["cpu"]
+    held = [insert(enqueued_at=None, priority=p % 10) for p in range(cap + 3)]
+    report = sweep(stack.db, stack.settings, celery)
+    assert report.resent_queued == cap and _waiting(broker) == cap
+    rows = [_row(stack, job_id) for job_id in held]
+    sent = [row for row in rows if row.enqueued_at is not None]
+    # Highest priority first; the rest stay queued in the database, not lost.
+    assert sorted(r.priority for r in sent) == sorted(r.priority for r in rows)[-cap:]
+    assert all(r.status == JobStatus.QUEUED for r in rows)
+    # A slot frees up (one of them ends): the next sweep releases exactly one more.
+    with stack.db.session() as session:
+        session.execute(Job.__table__.update().where(Job.id == sent[0].id)
+                        .values(status="succeeded", finished_at=utcnow()))
+    assert sweep(stack.db, stack.settings, celery).resent_queued == 1
+
+
+def test_running_jobs_whose_worker_went_silent_are_rerun_at_once(swept):
+    from shared.heartbeats import beat
+
+    stack, celery, broker, insert = swept
+    silent = utcnow() - timedelta(seconds=stack.settings.worker_lost_after_s + 1)
+    with stack.db.session() as session:
+        beat(session, "dead-host", 4242, "cpu", now=silent)
+        beat(session, "live-host", 4243, "cpu")
+    # Started just now: far within any time limit, yet its process is gone.
+    orphan = insert(status="running", attempts=1, started_at=utcnow(), worker_host="dead-host",
+                    worker_pid=4242, enqueued_at=utcnow())
+    alive = insert(status="running", attempts=1, started_at=utcnow(), worker_host="live-host",
+                   worker_pid=4243, enqueued_at=utcnow())
+    out_of_attempts = insert(status="running", attempts=2, started_at=utcnow(),
+                             worker_host="dead-host", worker_pid=4242, enqueued_at=utcnow())
+    report = sweep(stack.db, stack.settings, celery)
+    assert (report.resent_stale, report.failed_lost) == (1, 1)
     assert _waiting(broker) == 1
+    assert _row(stack, orphan).status == JobStatus.RUNNING  # its re-run takes it over
+    assert _row(stack, alive).status == JobStatus.RUNNING
+    lost = _row(stack, out_of_attempts)
+    assert lost.status == JobStatus.FAILED and lost.error_code == "worker_lost"
 
 
 def test_with_the_broker_down_nothing_is_marked_sent(swept):

@@ -90,5 +90,6 @@ def recommend(job_input: dict[str, Any], models: RecommendationModels,
     source = models.embedder.source
     return Outcome(result={"items": items, "strategy": strategy, "catalog_items": len(index),
                            "catalog_version": index.version,
-                           "search": "hnsw" if index.ann is not None else "exact"},
+                           "search": "hnsw" if index.ann is not None else "exact",
+                           "not_yet_embedded": index.not_yet_embedded},
                    model_name=source.name, model_revision=source.revision)

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shared.db import Database
 from shared.models import Catalog, CatalogItem
@@ -34,6 +34,7 @@ class CatalogIndex:
     in_stock: np.ndarray
     popularity: np.ndarray
     ann: object | None = None
+    not_yet_embedded: int = 0  # catalog items still waiting for their embedding
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -64,6 +65,7 @@ def load_index(db: Database, catalog_id: uuid.UUID, ann_min_items: int) -> Catal
             CatalogItem.in_stock, CatalogItem.popularity, CatalogItem.embedding,
         ).where(CatalogItem.catalog_id == catalog_id,
                 CatalogItem.embedded_hash == CatalogItem.content_hash)).all()
+        total = session.scalar(select(func.count()).where(CatalogItem.catalog_id == catalog_id))
     ids = [r.item_id for r in rows]
     vectors = (np.stack([np.frombuffer(r.embedding, dtype=np.float32) for r in rows])
                if rows else np.zeros((0, 1), dtype=np.float32))
@@ -74,6 +76,7 @@ def load_index(db: Database, catalog_id: uuid.UUID, ann_min_items: int) -> Catal
         prices=np.array([np.nan if r.price is None else r.price for r in rows]),
         in_stock=np.array([bool(r.in_stock) for r in rows]),
         popularity=np.array([r.popularity for r in rows], dtype=np.float64),
+        not_yet_embedded=(total or 0) - len(ids),
     )
     if len(ids) >= ann_min_items:
         index.ann = _build_ann(vectors)

@@ -1,0 +1,142 @@
+"""Per-tenant fair share: a DB-side release with a per-tenant in-flight cap per queue.
+
+Redis serves a queue in priority order, first in first out within a priority, so one
+tenant's 2,000 jobs would all run before another tenant's next one. Instead, a tenant has at
+most VITRINE_TENANT_IN_FLIGHT[queue] jobs *in flight* on a queue (sent to the broker or
+running); its other jobs stay `queued` in the database with `enqueued_at` NULL ("held").
+The cap is the setting, or the number of live worker processes on the queue when that is
+larger, so a tenant alone still keeps every process busy. Whenever a job ends, its worker
+releases held jobs of every tenant that is under its cap
+(highest priority, then oldest, first), and the sweeper does the same each pass as a safety
+net (a worker that died releases nothing). A new tenant's job is therefore sent at once and
+waits behind at most the caps of the tenants ahead of it, not behind their backlogs.
+
+Nothing accepted is lost: a held job is an ordinary `queued` row that every release and
+every sweep looks at. The cap is checked in the same UPDATE that marks a job sent, so it
+holds under concurrent releases up to the few jobs that race within one statement.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from itertools import zip_longest
+
+from celery import Celery
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from shared.db import Database
+from shared.dispatch import send_job
+from shared.heartbeats import live_workers
+from shared.models import Job, utcnow
+from shared.settings import Settings
+from shared.status import JobStatus
+
+log = logging.getLogger("vitrine.fairshare")
+
+QUEUED, RUNNING = JobStatus.QUEUED.value, JobStatus.RUNNING.value
+
+
+def lane_types(settings: Settings, queue: str) -> list[str]:
+    """The job types that run on `queue`."""
+    return sorted(t for t, q in settings.routes.items() if q == queue)
+
+
+def in_flight_condition(job=Job):
+    """A job on the broker or running: what counts against a tenant's cap."""
+    return or_(job.status == RUNNING,
+               and_(job.status == QUEUED, job.enqueued_at.is_not(None)))
+
+
+def cap_for(session: Session, settings: Settings, queue: str) -> int | None:
+    """A tenant's in-flight cap on `queue`: the setting, or one job per live worker process
+    of the queue if there are more (a lone tenant keeps every process busy); None: no cap."""
+    configured = settings.tenant_in_flight.get(queue)
+    if configured is None:
+        return None
+    return max(configured, live_workers(session, settings).get(queue, 0))
+
+
+def _under_cap(settings: Settings, queue: str, tenant_id, cap: int):
+    """SQL: the tenant has fewer than `cap` jobs in flight on `queue`."""
+    other = aliased(Job)
+    count = (select(func.count()).select_from(other)
+             .where(other.tenant_id == tenant_id, other.type.in_(lane_types(settings, queue)),
+                    in_flight_condition(other))
+             .scalar_subquery())
+    return count < cap
+
+
+def _mark_sent(session: Session, settings: Settings, job_id: uuid.UUID, tenant_id,
+               queue: str, cap: int | None) -> bool:
+    """Mark a held job sent if the tenant is under its cap; True when this call did it."""
+    conditions = [Job.id == job_id, Job.status == QUEUED, Job.enqueued_at.is_(None)]
+    if cap is not None:
+        conditions.append(_under_cap(settings, queue, tenant_id, cap))
+    return session.execute(update(Job).where(*conditions).values(enqueued_at=utcnow())
+                           .execution_options(synchronize_session=False)).rowcount == 1
+
+
+def _send_or_unmark(db: Database, celery: Celery, settings: Settings, job_id: uuid.UUID,
+                    job_type: str, priority: int) -> bool:
+    if send_job(celery, settings, job_id=job_id, job_type=job_type, priority=priority):
+        return True
+    # The broker is down: held again, so the next release or sweep sends it.
+    with db.session() as session:
+        session.execute(update(Job).where(Job.id == job_id).values(enqueued_at=None))
+    return False
+
+
+def submit(db: Database, celery: Celery, settings: Settings, job: Job) -> bool:
+    """Send a just-recorded job (enqueued_at NULL) if its tenant is under its cap; True when
+    it was sent, False when it is held (or the broker is down) for a later release."""
+    queue = settings.queue_for(job.type)
+    with db.session() as session:
+        cap = cap_for(session, settings, queue)
+        if not _mark_sent(session, settings, job.id, job.tenant_id, queue, cap):
+            return False
+    return _send_or_unmark(db, celery, settings, job.id, job.type, job.priority)
+
+
+def release(db: Database, celery: Celery, settings: Settings, queue: str,
+            max_jobs: int = 500) -> int:
+    """Send held jobs on `queue` of every tenant under its cap; returns how many were sent."""
+    types = lane_types(settings, queue)
+    if not types:
+        return 0
+    with db.session() as session:
+        cap = cap_for(session, settings, queue)
+        held = (select(Job.tenant_id).where(Job.status == QUEUED, Job.enqueued_at.is_(None),
+                                            Job.type.in_(types))
+                .group_by(Job.tenant_id).order_by(func.min(Job.created_at)))
+        tenants = list(session.scalars(held))
+        if not tenants:
+            return 0
+        busy = dict(session.execute(
+            select(Job.tenant_id, func.count()).where(
+                Job.tenant_id.in_(tenants), Job.type.in_(types), in_flight_condition())
+            .group_by(Job.tenant_id)).all())
+        per_tenant: list[list] = []
+        for tenant_id in tenants:
+            free = max_jobs if cap is None else cap - busy.get(tenant_id, 0)
+            if free <= 0:
+                continue
+            per_tenant.append(session.execute(
+                select(Job.id, Job.tenant_id, Job.type, Job.priority)
+                .where(Job.tenant_id == tenant_id, Job.status == QUEUED,
+                       Job.enqueued_at.is_(None), Job.type.in_(types))
+                .order_by(Job.priority.desc(), Job.created_at, Job.id).limit(free)).all())
+    # Round-robin: each tenant's first job goes on the broker before anyone's second.
+    picks = [job for turn in zip_longest(*per_tenant) for job in turn if job is not None]
+    sent = 0
+    for job_id, tenant_id, job_type, priority in picks[:max_jobs]:
+        with db.session() as session:
+            if not _mark_sent(session, settings, job_id, tenant_id, queue, cap):
+                continue  # another releaser sent it, or the tenant reached its cap meanwhile
+        if not _send_or_unmark(db, celery, settings, job_id, job_type, priority):
+            break
+        sent += 1
+    if sent:
+        log.info("event=jobs_released queue=%s jobs=%d tenants=%d", queue, sent, len(tenants))
+    return sent
