@@ -77,11 +77,27 @@ class UserProfileResult(ResultModel):
 # recommendation
 
 
+class ReasonEvidence(ResultModel):
+    history_item: str | None = Field(
+        description="The history item the reason names: its item id, or its title when it "
+                    "was free text.")
+    shoppers: int | None = Field(
+        description="Shoppers who had both this item and history_item within three steps. "
+                    "`bought_together` is only claimed from 3 shoppers up.")
+    similarity: float | None = Field(
+        description="Cosine similarity of this item's text and history_item's.")
+    model_score: float | None = Field(
+        description="The sequential model's score for this item (z-scored over the "
+                    "catalog); null when the catalog has no trained model.")
+    events: int | None = Field(None, description="Popular items: events recorded for it.")
+
+
 class RecommendedItem(ResultModel):
     id: str
     score: float
-    reason: Literal["similar_to_history", "bought_together", "popular"]
+    reason: Literal["similar_to_history", "bought_together", "sequence_model", "popular"]
     reason_text: str
+    evidence: ReasonEvidence
     title: str
 
 

@@ -14,6 +14,7 @@ from worker.models.encode_batching import SharedEncoder
 from worker.recommendation.cooccurrence import CooccurrenceCache
 from worker.recommendation.index import CatalogIndex, IndexCache
 from worker.recommendation.ranker import HistoryEntry, allowed, popular, rank
+from worker.recommendation.twins import group_listings
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ def _inline_index(request: RecommendationInput, models: RecommendationModels) ->
         prices=np.array([np.nan if i.price is None else i.price for i in items]),
         in_stock=np.array([i.in_stock for i in items]),
         popularity=np.array([i.popularity for i in items], dtype=np.float64),
+        groups=group_listings([i.title for i in items], [i.brand for i in items]),
     )
 
 
@@ -53,7 +55,8 @@ def _history(request: RecommendationInput, index: CatalogIndex,
         position = index.position.get(item.item_id) if item.item_id else None
         title = index.titles[position] if position is not None else (item.title or item.item_id)
         entry = HistoryEntry(title=title, event=item.event.value, position=position,
-                             vector=index.vectors[position] if position is not None else None)
+                             vector=index.vectors[position] if position is not None else None,
+                             item_id=item.item_id if position is not None else None)
         if entry.vector is None:
             to_encode.append(entry)
         entries.append(entry)
@@ -67,7 +70,7 @@ def _history(request: RecommendationInput, index: CatalogIndex,
 def recommend(job_input: dict[str, Any], models: RecommendationModels,
               context: JobContext) -> Outcome:
     request = parse_input(RecommendationInput, job_input)
-    counts = cooccurrence = None
+    events = None
     if request.catalog_id:
         with context.db.session() as session:
             catalog = find_catalog(session, context.tenant_id, request.catalog_id)
@@ -75,17 +78,19 @@ def recommend(job_input: dict[str, Any], models: RecommendationModels,
             raise InvalidJobInput(f"catalog {request.catalog_id!r} no longer exists")
         index = models.indexes.get(context.db, catalog.id, catalog.version,
                                    context.settings.ann_min_items)
-        cooccurrence, counts = models.cooccurrence.get(
+        events = models.cooccurrence.get(
             context.db, catalog.id, index.position, (catalog.events_version, catalog.version))
     else:
         index = _inline_index(request, models)
     history = _history(request, index, models)
     if not history:
-        items = popular(index, counts, allowed(index, request.filters), request.k)
+        items = popular(index, events and events.counts, allowed(index, request.filters),
+                        request.k)
         strategy = "popular"
     else:
-        items = rank(index, history, cooccurrence, filters=request.filters, k=request.k,
-                     exclude_seen=request.exclude_seen, diversity=request.diversity)
+        items = rank(index, history, events and events.matrix, filters=request.filters,
+                     k=request.k, exclude_seen=request.exclude_seen,
+                     diversity=request.diversity, support=events and events.support)
         strategy = "personalised"
     source = models.embedder.source
     return Outcome(result={"items": items, "strategy": strategy, "catalog_items": len(index),

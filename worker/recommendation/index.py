@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from shared.db import Database
 from shared.models import Catalog, CatalogItem
+from worker.recommendation.twins import group_listings
 
 HNSW_NEIGHBOURS = 32
 ANN_CANDIDATES = 1000
@@ -34,6 +35,13 @@ class CatalogIndex:
     in_stock: np.ndarray
     popularity: np.ndarray
     ann: object | None = None
+    # The product each item lists (worker/recommendation/twins.py): twins share a number.
+    # None: every item is its own product.
+    groups: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.groups is None:
+            self.groups = np.arange(len(self.ids), dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -60,7 +68,8 @@ def load_index(db: Database, catalog_id: uuid.UUID, ann_min_items: int) -> Catal
     with db.session() as session:
         version = session.scalar(select(Catalog.version).where(Catalog.id == catalog_id))
         rows = session.execute(select(
-            CatalogItem.item_id, CatalogItem.title, CatalogItem.category, CatalogItem.price,
+            CatalogItem.item_id, CatalogItem.title, CatalogItem.brand, CatalogItem.category,
+            CatalogItem.price,
             CatalogItem.in_stock, CatalogItem.popularity, CatalogItem.embedding,
         ).where(CatalogItem.catalog_id == catalog_id,
                 CatalogItem.embedded_hash == CatalogItem.content_hash)).all()
@@ -74,6 +83,7 @@ def load_index(db: Database, catalog_id: uuid.UUID, ann_min_items: int) -> Catal
         prices=np.array([np.nan if r.price is None else r.price for r in rows]),
         in_stock=np.array([bool(r.in_stock) for r in rows]),
         popularity=np.array([r.popularity for r in rows], dtype=np.float64),
+        groups=group_listings([r.title for r in rows], [r.brand for r in rows]),
     )
     if len(ids) >= ann_min_items:
         index.ann = _build_ann(vectors)
