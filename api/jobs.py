@@ -19,7 +19,7 @@ from api.openapi import documented, header, query, ref
 from api.services import get_celery, get_db, get_job_types, get_settings
 from api.transactions import in_transaction
 from shared import lifecycle, tenant_settings
-from shared.catalogs import InputProblem, check_recommendation
+from shared.catalogs import InputProblem, check_recommendation, check_training
 from shared.contention import contention
 from shared.dispatch import send_job
 from shared.models import DisabledWebhookUrl, Job, utcnow
@@ -31,7 +31,8 @@ bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
 MAX_IDEMPOTENCY_KEY = 255
 # Checks that need the database: the names an input refers to must exist for the tenant.
-INPUT_CHECKS = {"recommendation": check_recommendation}
+INPUT_CHECKS = {"recommendation": check_recommendation,
+                "train_recommender": check_training}
 DEFAULT_PAGE, MAX_PAGE = 20, 100
 
 

@@ -18,7 +18,9 @@ GPU_QUEUE = "gpu"
 WEBHOOKS_QUEUE = "webhooks"
 # Housekeeping (the sweeper) has a queue of its own so a backlog of model work never delays it.
 MAINTENANCE_QUEUE = "maintenance"
-ALL_QUEUES = (CPU_QUEUE, GPU_QUEUE, WEBHOOKS_QUEUE, MAINTENANCE_QUEUE)
+# Minutes-long model training has its own lane and worker, so it never delays short jobs.
+TRAINING_QUEUE = "training"
+ALL_QUEUES = (CPU_QUEUE, GPU_QUEUE, WEBHOOKS_QUEUE, MAINTENANCE_QUEUE, TRAINING_QUEUE)
 
 SWEEP_TASK = "vitrine.sweep_jobs"
 EMBED_CATALOG_TASK = "vitrine.embed_catalog"

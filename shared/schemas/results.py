@@ -107,6 +107,32 @@ class RecommendationResult(ResultModel):
     catalog_items: int
     catalog_version: int
     search: Literal["exact", "hnsw"]
+    model_version: int | None = Field(
+        description="The catalog's sequential model that scored the items (its "
+                    "train_recommender version); null without one (or with inline candidates).")
+
+
+class Ranking(ResultModel):
+    hit_at_10: float
+    ndcg_at_10: float
+
+
+class TrainRecommenderResult(ResultModel):
+    version: int = Field(description="The model's version; recommendation jobs name it.")
+    catalog_version: int
+    items: int
+    shoppers: int
+    training_interactions: int
+    validation_shoppers: int = Field(description="Shoppers whose last item was held out.")
+    epochs: int
+    steps: int
+    best_epoch: int
+    stopped: Literal["converged", "time_budget", "max_epochs"]
+    training_seconds: float
+    validation: dict[str, Ranking] = Field(
+        description="On the held-out last items: `model`, `text`, `cooccurrence`, `blend` "
+                    "(today's text + co-occurrence) and `model_blend` (the chosen weights).")
+    blend: dict[str, float] = Field(description="Weights of text, cooccurrence and model.")
 
 
 # generation: every copy result carries its provenance and audit trail

@@ -11,9 +11,10 @@ from shared.schemas.catalogs import RecommendationInput
 from worker.contract import InvalidJobInput, JobContext, Outcome, parse_input
 from worker.models.embeddings import Embedder
 from worker.models.encode_batching import SharedEncoder
-from worker.recommendation.cooccurrence import CooccurrenceCache
+from worker.recommendation.cooccurrence import Cooccurrence, CooccurrenceCache
 from worker.recommendation.index import CatalogIndex, IndexCache
-from worker.recommendation.ranker import HistoryEntry, allowed, popular, rank
+from worker.recommendation.ranker import TODAY, HistoryEntry, allowed, popular, rank
+from worker.recommendation.sequential_cache import LoadedModel, SequentialCache
 from worker.recommendation.twins import group_listings
 
 
@@ -27,6 +28,7 @@ class RecommendationModels:
     encoder: SharedEncoder
     indexes: IndexCache
     cooccurrence: CooccurrenceCache
+    sequential: SequentialCache
 
 
 def _inline_index(request: RecommendationInput, models: RecommendationModels) -> CatalogIndex:
@@ -70,7 +72,8 @@ def _history(request: RecommendationInput, index: CatalogIndex,
 def recommend(job_input: dict[str, Any], models: RecommendationModels,
               context: JobContext) -> Outcome:
     request = parse_input(RecommendationInput, job_input)
-    events = None
+    events: Cooccurrence | None = None
+    trained: LoadedModel | None = None
     if request.catalog_id:
         with context.db.session() as session:
             catalog = find_catalog(session, context.tenant_id, request.catalog_id)
@@ -80,20 +83,25 @@ def recommend(job_input: dict[str, Any], models: RecommendationModels,
                                    context.settings.ann_min_items)
         events = models.cooccurrence.get(
             context.db, catalog.id, index.position, (catalog.events_version, catalog.version))
+        trained = models.sequential.get(context.db, catalog.id, catalog.recommender_version,
+                                        index)
     else:
         index = _inline_index(request, models)
     history = _history(request, index, models)
     if not history:
-        items = popular(index, events and events.counts, allowed(index, request.filters),
-                        request.k)
+        items = popular(index, events.counts if events else None,
+                        allowed(index, request.filters), request.k)
         strategy = "popular"
     else:
-        items = rank(index, history, events and events.matrix, filters=request.filters,
-                     k=request.k, exclude_seen=request.exclude_seen,
-                     diversity=request.diversity, support=events and events.support)
+        items = rank(index, history, events.matrix if events else None,
+                     filters=request.filters, k=request.k, exclude_seen=request.exclude_seen,
+                     diversity=request.diversity, support=events.support if events else None,
+                     model_scores=trained.scores(history) if trained else None,
+                     blend=trained.blend if trained else TODAY)
         strategy = "personalised"
     source = models.embedder.source
     return Outcome(result={"items": items, "strategy": strategy, "catalog_items": len(index),
                            "catalog_version": index.version,
-                           "search": "hnsw" if index.ann is not None else "exact"},
+                           "search": "hnsw" if index.ann is not None else "exact",
+                           "model_version": trained.version if trained else None},
                    model_name=source.name, model_revision=source.revision)

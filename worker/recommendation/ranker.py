@@ -95,25 +95,39 @@ def rank(index: CatalogIndex, history: list[HistoryEntry], cooccurrence: sparse.
     `support` counts the shoppers behind each co-occurrence (reasons cite it);
     `model_scores` are the sequential model's scores for every item of the index."""
     weights, profile = _profile(history)
-    scored = _score(index, history, weights, profile, cooccurrence, model_scores, blend)
+    scored = signals(index, history, cooccurrence, model_scores, weights, profile)
     candidates = _eligible(index, scored.positions, history, filters, exclude_seen)
     if len(candidates) == 0:
         return []
-    chosen = _select(candidates, scored.score, scored.vectors, k, diversity,
+    parts = scored.parts(blend)
+    score = sum(parts.values())
+    chosen = _select(candidates, score, scored.vectors, k, diversity,
                      index.groups[scored.positions])
-    return _explain(index, history, weights, scored, chosen, support)
+    return _explain(index, history, weights, scored, parts, score, chosen, support)
 
 
 @dataclass
-class _Scored:
-    """The items a history was scored against, and how."""
+class Signals:
+    """The items a history was scored against, and each signal's score for them."""
 
     positions: np.ndarray  # their places in the index
     vectors: np.ndarray  # their embeddings
     co: np.ndarray  # (items, history): co-occurrence with each history entry
     scale: float  # evens co-occurrence with the z-scored text score; 0 when there is none
-    score: np.ndarray  # the blended score
-    parts: dict[str, np.ndarray]  # each signal's weighted share of `score`
+    text: np.ndarray  # similarity to the history's profile, z-scored
+    cooccurrence: np.ndarray  # weighted co-occurrence with the history, times `scale`
+    model: np.ndarray | None  # the sequential model's scores, z-scored
+
+    def parts(self, blend: Blend) -> dict[str, np.ndarray]:
+        """Each signal's weighted share of the score; text alone when nothing was learned
+        from shoppers (as before there were models)."""
+        if not self.scale and self.model is None:
+            return {"text": self.text}
+        parts = {"text": blend.text * self.text,
+                 "cooccurrence": blend.cooccurrence * self.cooccurrence}
+        if self.model is not None:
+            parts["model"] = blend.model * self.model
+        return parts
 
 
 def _profile(history: list[HistoryEntry]) -> tuple[np.ndarray, np.ndarray]:
@@ -125,11 +139,13 @@ def _profile(history: list[HistoryEntry]) -> tuple[np.ndarray, np.ndarray]:
     return weights, profile
 
 
-def _score(index: CatalogIndex, history: list[HistoryEntry], weights: np.ndarray,
-           profile: np.ndarray, cooccurrence: sparse.csr_matrix | None,
-           model_scores: np.ndarray | None, blend: Blend) -> _Scored:
-    """Text similarity to the profile (z-scored), blended with co-occurrence when known and
-    with the sequential model's scores (z-scored) when there is a model."""
+def signals(index: CatalogIndex, history: list[HistoryEntry],
+            cooccurrence: sparse.csr_matrix | None, model_scores: np.ndarray | None,
+            weights: np.ndarray | None = None, profile: np.ndarray | None = None) -> Signals:
+    """Text similarity to the profile (z-scored), co-occurrence when known and the
+    sequential model's scores (z-scored) when there is a model."""
+    if weights is None or profile is None:
+        weights, profile = _profile(history)
     pool = index.candidates(profile)
     positions = np.arange(len(index)) if pool is None else np.asarray(pool)
     vectors = index.vectors if pool is None else index.vectors[positions]  # no copy when exact
@@ -141,14 +157,8 @@ def _score(index: CatalogIndex, history: list[HistoryEntry], weights: np.ndarray
         co[:, known] = (rows if pool is None else rows[:, positions]).T
     co_total = co @ weights
     scale = COOCCURRENCE_SCALE / co_total.max() if co_total.max() > 0 else 0.0
-    if not scale and model_scores is None:
-        parts = {"text": text}  # nothing learned from shoppers: text alone, as before
-    else:
-        parts = {"text": blend.text * text, "cooccurrence": blend.cooccurrence * co_total * scale}
-        if model_scores is not None:
-            parts["model"] = blend.model * _zscore(model_scores[positions])
-    score = sum(parts.values())
-    return _Scored(positions, vectors, co, scale, score, parts)
+    model = None if model_scores is None else _zscore(model_scores[positions])
+    return Signals(positions, vectors, co, scale, text, co_total * scale, model)
 
 
 def _eligible(index: CatalogIndex, positions: np.ndarray, history: list[HistoryEntry],
@@ -164,24 +174,24 @@ def _eligible(index: CatalogIndex, positions: np.ndarray, history: list[HistoryE
 
 
 def _explain(index: CatalogIndex, history: list[HistoryEntry], weights: np.ndarray,
-             scored: _Scored, chosen: list[int],
-             support: sparse.csr_matrix | None) -> list[dict]:
+             scored: Signals, parts: dict[str, np.ndarray], score: np.ndarray,
+             chosen: list[int], support: sparse.csr_matrix | None) -> list[dict]:
     """Each chosen item with the reason that carries most of its score, and its evidence.
 
     A co-purchase is only claimed when at least MIN_SUPPORT shoppers had both items: one
     shared basket is an anecdote, not a pattern."""
     similarity = scored.vectors[chosen] @ np.stack([h.vector for h in history]).T
     shoppers = _shoppers(history, scored.positions[chosen], support)
-    model = scored.parts.get("model")
+    model = parts.get("model")
     results = []
     for n, row in enumerate(chosen):
         position = scored.positions[row]
         co_source = int(np.argmax(weights * scored.co[row]))
         text_source = int(np.argmax(weights * similarity[n]))
-        co_part = scored.parts.get("cooccurrence", np.zeros(1))[row] if scored.scale else 0.0
+        co_part = parts["cooccurrence"][row] if "cooccurrence" in parts else 0.0
         if shoppers[n, co_source] >= MIN_SUPPORT and (model is None or co_part >= model[row]):
             reason, source = "bought_together", co_source
-        elif model is not None and model[row] > scored.parts["text"][row]:
+        elif model is not None and model[row] > parts["text"][row]:
             reason, source = "sequence_model", text_source
         else:
             reason, source = "similar_to_history", text_source
@@ -190,10 +200,10 @@ def _explain(index: CatalogIndex, history: list[HistoryEntry], weights: np.ndarr
             "history_item": entry.item_id or entry.title,
             "shoppers": int(shoppers[n, source]),
             "similarity": round(float(similarity[n, source]), 4),
-            "model_score": None if model is None else round(float(model[row]), 4),
+            "model_score": None if scored.model is None else round(float(scored.model[row]), 4),
         }
         results.append({
-            "id": index.ids[position], "score": round(float(scored.score[row]), 4),
+            "id": index.ids[position], "score": round(float(score[row]), 4),
             "reason": reason, "reason_text": _reason_text(reason, entry, evidence),
             "evidence": evidence, "title": index.titles[position],
         })
