@@ -22,9 +22,10 @@ from shared.db import Database
 from shared.dispatch import send_catalog_embedding, send_delivery, send_job
 from shared.lifecycle import LostRun
 from shared.models import CatalogItem, Job, WebhookDelivery, utcnow
-from shared.queues import CPU_QUEUE, GPU_QUEUE
+from shared.queues import CPU_QUEUE, GPU_QUEUE, TRAINING_QUEUE
 from shared.settings import Settings
 from shared.status import DeliveryStatus, JobStatus
+from worker.recommendation.retrain import submit_due_trainings
 
 log = logging.getLogger("vitrine.sweeper")
 
@@ -41,6 +42,7 @@ class SweepReport:
     catalogs_to_embed: int = 0
     webhooks_sent: int = 0
     webhooks_released: int = 0
+    trainings_submitted: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -57,6 +59,7 @@ def sweep(
     _resend_catalog_embedding(db, settings, celery, now, report)
     _release_stuck_deliveries(db, settings, now, report)
     _send_due_deliveries(db, settings, celery, now, report)
+    report.trainings_submitted = submit_due_trainings(db, settings, celery, now)
     if any(v for k, v in report.as_dict().items() if k not in {"left_in_backlog"}):
         log.info("event=sweep %s", " ".join(f"{k}={v}" for k, v in report.as_dict().items()))
     return report
@@ -68,7 +71,7 @@ def _queue_depths(celery: Celery) -> dict[str, int]:
     try:
         with celery.connection_for_write() as connection:
             channel = connection.default_channel
-            for queue in (CPU_QUEUE, GPU_QUEUE):
+            for queue in (CPU_QUEUE, GPU_QUEUE, TRAINING_QUEUE):
                 # Not passive: a queue Redis has forgotten (restart) is simply empty.
                 depths[queue] = channel.queue_declare(queue=queue).message_count
     except Exception as exc:

@@ -7,13 +7,17 @@ import logging
 import time
 from typing import Any
 
+from sqlalchemy import func, select
+
 from shared.catalogs import find_catalog
+from shared.models import CatalogEvent
 from shared.recommenders import job_is_running, store_model
 from shared.schemas.catalogs import TrainRecommenderInput
 from worker.contract import InvalidJobInput, JobContext, Outcome, parse_input
 from worker.recommendation import training
 from worker.recommendation.cooccurrence import read_sequences
 from worker.recommendation.index import load_index
+from worker.recommendation.retrain import EVENTS_KEY
 from worker.recommendation.sequential import SequentialConfig
 
 log = logging.getLogger("vitrine.training")
@@ -47,6 +51,9 @@ def train_recommender(job_input: dict[str, Any], _models: None, context: JobCont
         catalog_id = catalog.id if catalog else None
     if catalog_id is None:
         raise InvalidJobInput(f"catalog {request.catalog_id!r} no longer exists")
+    with context.db.session() as session:  # counted first: later events are not in it
+        events = session.scalar(select(func.count()).where(
+            CatalogEvent.catalog_id == catalog_id))
     index = load_index(context.db, catalog_id, ann_min_items=2**62)  # exact scoring only
     sequences = list(read_sequences(context.db, catalog_id, index.position).values())
     data = training.split(sequences)
@@ -74,7 +81,8 @@ def train_recommender(job_input: dict[str, Any], _models: None, context: JobCont
         version = store_model(
             session, catalog_id=catalog_id, job_id=context.job_id,
             config=config.as_dict(), item_ids=index.ids, blend=blend,
-            metrics={"validation": choice.validation, "epochs": fitted.history},
+            metrics={"validation": choice.validation, "epochs": fitted.history,
+                     EVENTS_KEY: events},
             training_seconds=fitted.seconds, weights=fitted.model.to_bytes())
     if version is None:
         return Outcome(result={"canceled": True})
