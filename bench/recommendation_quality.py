@@ -38,9 +38,11 @@ from worker.recommendation.sequential import SequenceScorer, SequentialConfig  #
 from worker.recommendation.twins import group_listings  # noqa: E402
 
 
-def build_index(embedder: Embedder | None, cache: Path | None = None) -> CatalogIndex:
-    """The Office catalog embedded (or its vectors from `cache`, written on the first run)."""
-    items = office_catalog_items()
+def build_index(embedder: Embedder | None, cache: Path | None = None,
+                max_item: int = 0) -> CatalogIndex:
+    """The Office catalog embedded (or its vectors from `cache`, written on the first run);
+    with `max_item`, only the items whose id is below it (a slice for quick runs)."""
+    items = [i for i in office_catalog_items() if not max_item or int(i["id"]) < max_item]
     if cache is not None and cache.exists():
         vectors = np.load(cache)
     else:
@@ -73,14 +75,20 @@ def main() -> int:
     parser.add_argument("--budget-clock", choices=["wall", "cpu"], default="wall",
                         help="cpu: the budget counts this process's CPU seconds (a shared, "
                              "overloaded machine), wall: elapsed time as the job counts it")
+    parser.add_argument("--max-item", type=int, default=0,
+                        help="a slice: items with id below this, sequences cut to them "
+                             "(shoppers left with 4 or more); 0: the full catalog")
     parser.add_argument("--vectors-cache", type=Path, default=None,
                         help="a .npy file: the item vectors, embedded once and reused")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(args.threads)
-    index = build_index(None, args.vectors_cache)
+    index = build_index(None, args.vectors_cache, args.max_item)
     sequences = office_sequences()
+    if args.max_item:
+        sequences = {user: kept for user, sequence in sequences.items()
+                     if len(kept := [i for i in sequence if i in index.position]) >= 4}
     users = sorted(sequences, key=int)[: args.users or None]
     positions = {user: [index.position[i] for i in sequences[user]] for user in sequences}
     training_sequences = [seq[:-1] for seq in positions.values()]  # the test items held out
@@ -146,7 +154,8 @@ def main() -> int:
             for name, ranked_list in lists.items():
                 tallies.add(name, ranked_list, target, index.groups)
     elapsed = time.perf_counter() - started
-    print(f"\nAmazon Office, leave-last-out, {len(users)} shoppers, {len(index)} items "
+    print(f"\nAmazon Office{' slice' if args.max_item else ''}, leave-last-out, "
+          f"{len(users)} shoppers, {len(index)} items "
           f"({elapsed / len(users) * 1000:.1f} ms per shopper for all rankers)")
     print(f"{'ranker':<40} {'hit@10':>7} {'NDCG@10':>8}")
     for name, figures in tallies.as_dict().items():
