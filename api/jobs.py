@@ -22,7 +22,12 @@ from api.request_ids import request_id
 from api.services import get_celery, get_db, get_job_types, get_settings
 from api.transactions import in_transaction
 from shared import fairshare, lanes, lifecycle, metrics, tenant_settings
-from shared.catalogs import InputProblem, check_personalised, check_recommendation
+from shared.catalogs import (
+    InputProblem,
+    check_personalised,
+    check_recommendation,
+    check_training,
+)
 from shared.contention import contention
 from shared.models import (
     DisabledWebhookUrl,
@@ -40,7 +45,8 @@ bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 MAX_IDEMPOTENCY_KEY = 255
 # Checks that need the database: the names an input refers to must exist for the tenant.
 INPUT_CHECKS = {"recommendation": check_recommendation,
-                "personalised_recommendations": check_personalised}
+                "personalised_recommendations": check_personalised,
+                "train_recommender": check_training}
 DEFAULT_PAGE, MAX_PAGE = 20, 100
 
 

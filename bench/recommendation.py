@@ -11,6 +11,9 @@ event, delivered by a webhooks worker. In the same run, for the same shoppers:
 - bare: the ranker alone on the stored matrix, in this process (no HTTP, queue or database);
 - naive: encoding every candidate's text for each request, as a pair scorer without stored
   embeddings must (timed on a few requests; it is slow).
+Then (unless `--model-budget-s 0`) it trains the catalog's sequential model in this process
+on the stored vectors and events, stores it as `train_recommender` would, and runs the same
+rows again: the running worker picks the model up, and the ratios say what it costs.
 """
 
 from __future__ import annotations
@@ -66,9 +69,10 @@ def upload(api: str, key: str) -> None:
         _call("PUT", f"{api}/v1/catalogs/office/items", key, {"items": items[start:start + 1000]})
     events = [{"shopper_id": u, "item_id": i} for u, s in office_sequences().items()
               for i in s[:-1]]
-    for start in range(0, len(events), 10_000):
+    # 2,000 a request: on a loaded machine, 10,000 outlasted gunicorn's worker timeout.
+    for start in range(0, len(events), 2_000):
         _call("POST", f"{api}/v1/catalogs/office/events", key,
-              {"events": events[start:start + 10_000]})
+              {"events": events[start:start + 2_000]})
     started = time.perf_counter()
     while _call("GET", f"{api}/v1/catalogs/office", key)["embedded"] < len(items):
         time.sleep(0.5)
@@ -111,6 +115,39 @@ def run_jobs(api: str, key: str, histories: list[list[str]], concurrency: int,
     return {"jobs_per_s": len(histories) / elapsed, "p50_ms": statistics.median(latencies) * 1e3,
             "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1e3,
             "cpu_ms_per_job": cpu_ms}
+
+
+def store_trained_model(url: str, budget_s: float) -> None:
+    """Train the catalog's model on what the database holds and store it as version N+1."""
+    import torch
+    from sqlalchemy import select
+
+    from shared.db import Database
+    from shared.models import Catalog
+    from shared.recommenders import store_model
+    from worker.recommendation import training
+    from worker.recommendation.cooccurrence import read_sequences
+    from worker.recommendation.index import load_index
+    from worker.recommendation.sequential import SequentialConfig
+
+    torch.set_num_threads(1)
+    db = Database(url)
+    with db.session() as session:
+        catalog_id = session.scalar(select(Catalog.id).where(Catalog.name == "office"))
+    index = load_index(db, catalog_id, ann_min_items=2**62)
+    data = training.split(list(read_sequences(db, catalog_id, index.position).values()))
+    config = SequentialConfig(text_dim=index.vectors.shape[1])
+    fitted = training.fit(data.training, data.validation, index, config, budget_s=budget_s,
+                          max_epochs=200, seed=0)
+    choice = training.choose_blend(fitted.model, index, data.training, data.validation, 0)
+    with db.session() as session:
+        version = store_model(session, catalog_id=catalog_id, job_id=None,
+                              config=config.as_dict(), item_ids=index.ids,
+                              blend=vars(choice.blend), metrics=choice.validation,
+                              training_seconds=fitted.seconds, weights=fitted.model.to_bytes())
+    db.dispose()
+    print(f"  trained and stored model version {version} ({fitted.epochs} epochs, "
+          f"{fitted.seconds:.0f}s)", flush=True)
 
 
 def _redis_pid() -> int | None:
@@ -162,6 +199,8 @@ def main() -> int:
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/11")
     parser.add_argument("--notify", choices=["poll", "webhook"], default="poll",
                         help="clients poll every 50 ms, or wait for the completed webhook")
+    parser.add_argument("--model-budget-s", type=float, default=60,
+                        help="train a sequential model this long, then measure again; 0: no")
     parser.add_argument("--postgres", action="store_true",
                         help="a fresh database on the local PostgreSQL instead of SQLite")
     args = parser.parse_args()
@@ -185,7 +224,7 @@ def main() -> int:
                           "cpu,embeddings,maintenance", "--concurrency", str(cores), "-n", "rec@%h",
                           ready="event=model_loaded kind=embedding")
     processes, receiver = [worker, api], None
-    rows = {}
+    rows, with_model = {}, {}
     try:
         if args.notify == "webhook":
             processes.append(start_worker(dict(env, VITRINE_LOG_LEVEL="INFO"),
@@ -203,6 +242,14 @@ def main() -> int:
             rows[concurrency] = run_jobs(base, key, histories, concurrency, receiver,
                                          {k: v for k, v in watched.items() if v})
             print(f"  system, concurrency {concurrency}: {rows[concurrency]}", flush=True)
+        if args.model_budget_s > 0:
+            store_trained_model(url, args.model_budget_s)
+            run_jobs(base, key, histories[:10], 2, receiver)  # warm-up: the model loaded
+            for concurrency in args.concurrency:
+                with_model[concurrency] = run_jobs(base, key, histories, concurrency, receiver,
+                                                   {k: v for k, v in watched.items() if v})
+                print(f"  with the model, concurrency {concurrency}: "
+                      f"{with_model[concurrency]}", flush=True)
     finally:
         for process in processes:
             stop(process)
@@ -227,6 +274,12 @@ def main() -> int:
     for concurrency, row in rows.items():
         spent = ", ".join(f"{k} {v}" for k, v in row["cpu_ms_per_job"].items())
         print(f"CPU ms per job at {concurrency} clients: {spent}")
+    for concurrency, row in with_model.items():
+        before = rows[concurrency]
+        print(f"with the sequential model, {concurrency} clients: {row['jobs_per_s']:.1f} "
+              f"jobs/s ({row['jobs_per_s'] / before['jobs_per_s']:.2f}x without), p50 "
+              f"{row['p50_ms']:.1f} ms ({row['p50_ms'] / before['p50_ms']:.2f}x), p99 "
+              f"{row['p99_ms']:.1f} ms")
     print(f"bare ranker: {bare:.1f} requests/s; naive (re-encode {len(office_catalog_items())} "
           f"candidates per request): {naive:.3f} requests/s")
     return 0

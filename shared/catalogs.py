@@ -12,7 +12,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shared.models import Catalog, CatalogEvent, CatalogItem, utcnow
-from shared.schemas.catalogs import CatalogItemIn, RecommendationInput, ShopperInteraction
+from shared.schemas.catalogs import (
+    CatalogItemIn,
+    RecommendationInput,
+    ShopperInteraction,
+    TrainRecommenderInput,
+)
 from shared.schemas.personalised import PersonalisedRecommendationsInput
 
 LOOKUP_CHUNK = 500
@@ -230,3 +235,11 @@ def check_recommendation(session: Session, tenant_id: uuid.UUID,
                for i, h in enumerate(request.history) if h.item_id in unknown]
     if details:
         raise InputProblem(422, "history names unknown items", details[:20])
+
+
+def check_training(session: Session, tenant_id: uuid.UUID,
+                   request: TrainRecommenderInput) -> None:
+    """404 for a catalog the tenant does not have."""
+    if find_catalog(session, tenant_id, request.catalog_id) is None:
+        raise InputProblem(404, f"no catalog {request.catalog_id!r}",
+                           [{"path": "input.catalog_id", "problem": "no such catalog"}])

@@ -14,8 +14,8 @@ from types import MappingProxyType
 
 from pydantic import BaseModel
 
-from shared.queues import CPU_QUEUE, GPU_QUEUE
-from shared.schemas.catalogs import RecommendationInput
+from shared.queues import CPU_QUEUE, GPU_QUEUE, TRAINING_QUEUE
+from shared.schemas.catalogs import RecommendationInput, TrainRecommenderInput
 from shared.schemas.generation import (
     MarketingCopyInput,
     ProductDescriptionInput,
@@ -30,6 +30,7 @@ from shared.schemas.results import (
     RecommendationResult,
     SeoMetadataResult,
     SocialReplyResult,
+    TrainRecommenderResult,
     UserProfileResult,
 )
 from shared.schemas.user_profile import UserProfileInput
@@ -82,6 +83,9 @@ BUILT_IN: tuple[JobType, ...] = (
     JobType("recommendation", "Ranked items for a shopper from a catalog or inline candidates",
             RecommendationInput, RecommendationResult, CPU_QUEUE, "recommendation",
             batches=True),
+    JobType("train_recommender", "Train a catalog's sequential recommender on its shopper "
+            "events", TrainRecommenderInput, TrainRecommenderResult, TRAINING_QUEUE,
+            "training", time_limits_s=(3600.0, 3660.0)),
     JobType("product_description", "A product description, every sentence checked against "
             "the product's facts", ProductDescriptionInput, ProductDescriptionResult,
             GPU_QUEUE, "generation", batches=True),

@@ -178,6 +178,30 @@ class Catalog(Base):
     # The one chain of embedding tasks working on the catalog, and until when its lease holds.
     embedding_lease: Mapped[str | None] = mapped_column(String(36))
     embedding_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The newest trained sequential model (RecommenderModel.version; 0: none). Read with the
+    # catalog on every recommendation job, so a worker notices a new model for free.
+    recommender_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class RecommenderModel(Base):
+    """One trained sequential recommender of a catalog: its weights, the item ids its rows
+    stand for, how it did on held-out items and the blend weights chosen there."""
+
+    __tablename__ = "recommender_models"
+    __table_args__ = (
+        UniqueConstraint("catalog_id", "version", name="uq_recommender_models_version"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    catalog_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("catalogs.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    config: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    item_ids: Mapped[list[str]] = mapped_column(JSONDocument)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    blend: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    training_seconds: Mapped[float] = mapped_column(Float)
+    weights: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class CatalogItem(Base):

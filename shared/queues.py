@@ -21,8 +21,11 @@ MAINTENANCE_QUEUE = "maintenance"
 # Catalog embedding is bulk work in small chunks on its own lane and workers, so a large
 # upload never stands in front of short jobs.
 EMBEDDINGS_QUEUE = "embeddings"
-ALL_QUEUES = (CPU_QUEUE, GPU_QUEUE, WEBHOOKS_QUEUE, MAINTENANCE_QUEUE, EMBEDDINGS_QUEUE)
-JOB_QUEUES = (CPU_QUEUE, GPU_QUEUE)
+# Minutes-long model training has its own lane and worker, so it never delays short jobs.
+TRAINING_QUEUE = "training"
+ALL_QUEUES = (CPU_QUEUE, GPU_QUEUE, WEBHOOKS_QUEUE, MAINTENANCE_QUEUE, EMBEDDINGS_QUEUE,
+              TRAINING_QUEUE)
+JOB_QUEUES = (CPU_QUEUE, GPU_QUEUE, TRAINING_QUEUE)
 
 SWEEP_TASK = "vitrine.sweep_jobs"
 EMBED_CATALOG_TASK = "vitrine.embed_catalog"

@@ -172,6 +172,9 @@ _VARIABLES: tuple[_Variable, ...] = (
     _Variable("ann_min_items", "VITRINE_ANN_MIN_ITEMS", "20000", _parse_int,
               "Catalogs with at least this many items are searched with a faiss HNSW index "
               "instead of brute-force cosine."),
+    _Variable("retrain_after_events", "VITRINE_RETRAIN_AFTER_EVENTS", "0", _parse_int,
+              "The sweeper submits `train_recommender` for a catalog once it has this many "
+              "new events since its newest model; 0: only the operator retrains."),
     _Variable("webhook_allowlist", "VITRINE_WEBHOOK_ALLOWLIST", "", _parse_list,
               "Hosts or networks (CIDR) webhooks may reach although private or loopback, "
               "e.g. 127.0.0.1/32 for tests; empty allows only public addresses."),
@@ -314,6 +317,7 @@ class Settings:
     webhook_retry_delays_s: list[float]
     webhook_retry_window_s: float
     ann_min_items: int
+    retrain_after_events: int
     queue_routes: dict[str, str]
     time_limits: dict[str, tuple[float, float]]
     default_soft_time_limit_s: float

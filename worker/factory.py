@@ -13,7 +13,7 @@ from worker.contract import Family
 from worker.generation.family import GenerationFamily
 from worker.personalised.family import PersonalisedRankingFamily
 from worker.profiling.family import ProfilingFamily
-from worker.recommendation.family import RecommendationFamily
+from worker.recommendation.family import RecommendationFamily, TrainingFamily
 from worker.runtime import WorkerRuntime
 from worker.tasks import (
     register_embed_task,
@@ -26,7 +26,7 @@ from worker.tasks import (
 def default_families() -> list[Family]:
     """The families of the built-in job types (they load nothing until set up)."""
     return [ProfilingFamily(), RecommendationFamily(), GenerationFamily(),
-            PersonalisedRankingFamily()]
+            PersonalisedRankingFamily(), TrainingFamily()]
 
 
 def create_worker(settings: Settings | None = None,

@@ -22,10 +22,11 @@ from shared.db import Database
 from shared.dispatch import send_catalog_embedding, send_delivery, send_job
 from shared.lifecycle import LostRun
 from shared.models import Catalog, CatalogItem, Job, WebhookDelivery, utcnow
-from shared.queues import CPU_QUEUE, GPU_QUEUE, JOB_QUEUES
+from shared.queues import CPU_QUEUE, GPU_QUEUE, JOB_QUEUES, TRAINING_QUEUE
 from shared.settings import Settings
 from shared.status import DeliveryStatus, JobStatus
 from worker import retention
+from worker.recommendation.retrain import submit_due_trainings
 
 log = logging.getLogger("vitrine.sweeper")
 
@@ -46,6 +47,7 @@ class SweepReport:
     deliveries_purged: int = 0
     idempotency_keys_expired: int = 0
     batches_finished: int = 0
+    trainings_submitted: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -67,6 +69,7 @@ def sweep(
         setattr(report, name, count)
     with db.session() as session:
         report.batches_finished = batches.finish_stragglers(session)
+    report.trainings_submitted = submit_due_trainings(db, settings, celery, now)
     if any(v for k, v in report.as_dict().items() if k not in {"left_in_backlog"}):
         log.info("event=sweep %s", " ".join(f"{k}={v}" for k, v in report.as_dict().items()))
     return report
@@ -78,7 +81,7 @@ def _queue_depths(celery: Celery) -> dict[str, int]:
     try:
         with celery.connection_for_write() as connection:
             channel = connection.default_channel
-            for queue in (CPU_QUEUE, GPU_QUEUE):
+            for queue in (CPU_QUEUE, GPU_QUEUE, TRAINING_QUEUE):
                 # Not passive: a queue Redis has forgotten (restart) is simply empty.
                 depths[queue] = channel.queue_declare(queue=queue).message_count
     except Exception as exc:

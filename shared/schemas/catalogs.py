@@ -105,3 +105,16 @@ class RecommendationInput(StrictModel):
         if (self.catalog_id is None) == (self.candidates is None):
             raise ValueError("give exactly one of `catalog_id` or `candidates`")
         return self
+
+
+class TrainRecommenderInput(StrictModel):
+    """A `train_recommender` job: what to train on and how long it may take."""
+
+    catalog_id: str = Field(pattern=CATALOG_NAME)
+    time_budget_s: float = Field(600, ge=1, le=3300, description=(
+        "Training stops after the step that passes this; validation and storing follow."))
+    max_epochs: int = Field(200, ge=1, le=1000)
+    dim: int = Field(64, ge=8, le=256, description="Width of the transformer.")
+    layers: int = Field(2, ge=1, le=4)
+    max_len: int = Field(50, ge=2, le=200, description="Most recent items the model reads.")
+    seed: int = Field(0, ge=0, le=2**31 - 1)

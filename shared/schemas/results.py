@@ -77,11 +77,27 @@ class UserProfileResult(ResultModel):
 # recommendation
 
 
+class ReasonEvidence(ResultModel):
+    history_item: str | None = Field(
+        description="The history item the reason names: its item id, or its title when it "
+                    "was free text.")
+    shoppers: int | None = Field(
+        description="Shoppers who had both this item and history_item within three steps. "
+                    "`bought_together` is only claimed from 3 shoppers up.")
+    similarity: float | None = Field(
+        description="Cosine similarity of this item's text and history_item's.")
+    model_score: float | None = Field(
+        description="The sequential model's score for this item (z-scored over the "
+                    "catalog); null when the catalog has no trained model.")
+    events: int | None = Field(None, description="Popular items: events recorded for it.")
+
+
 class RecommendedItem(ResultModel):
     id: str
     score: float
-    reason: Literal["similar_to_history", "bought_together", "popular"]
+    reason: Literal["similar_to_history", "bought_together", "sequence_model", "popular"]
     reason_text: str
+    evidence: ReasonEvidence
     title: str
 
 
@@ -93,7 +109,12 @@ class RecommendationResult(ResultModel):
     search: Literal["exact", "hnsw"]
     # Catalog items still waiting for their embedding (a large upload embeds in chunks):
     # they were not ranked this time.
+    # Catalog items still waiting for their embedding (a large upload embeds in chunks):
+    # they were not ranked this time.
     not_yet_embedded: int = 0
+    model_version: int | None = Field(
+        description="The catalog's sequential model that scored the items (its "
+                    "train_recommender version); null without one (or with inline candidates).")
 
 
 # personalised_recommendations
@@ -149,6 +170,30 @@ class PersonalisedRecommendationsResult(ResultModel):
     timings: Audit
     decoding: Audit
     generations: list[Audit]
+
+
+
+class Ranking(ResultModel):
+    hit_at_10: float
+    ndcg_at_10: float
+
+
+class TrainRecommenderResult(ResultModel):
+    version: int = Field(description="The model's version; recommendation jobs name it.")
+    catalog_version: int
+    items: int
+    shoppers: int
+    training_interactions: int
+    validation_shoppers: int = Field(description="Shoppers whose last item was held out.")
+    epochs: int
+    steps: int
+    best_epoch: int
+    stopped: Literal["converged", "time_budget", "max_epochs"]
+    training_seconds: float
+    validation: dict[str, Ranking] = Field(
+        description="On the held-out last items: `model`, `text`, `cooccurrence`, `blend` "
+                    "(today's text + co-occurrence) and `model_blend` (the chosen weights).")
+    blend: dict[str, float] = Field(description="Weights of text, cooccurrence and model.")
 
 
 # generation: every copy result carries its provenance and audit trail

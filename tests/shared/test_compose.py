@@ -177,20 +177,28 @@ def _seconds(duration: str) -> float:
 
 
 def test_model_workers_grace_period_covers_the_longest_hard_time_limit():
-    """Celery's warm shutdown lets running jobs finish; compose must wait that long."""
+    """Celery's warm shutdown lets running jobs finish; compose must wait that long for the
+    longest job (or step) any of the worker's queues runs."""
     from shared.settings import Settings
 
     environment = {k: str(v) for k, v in SERVICES["worker-cpu"]["environment"].items()}
     settings = Settings.from_env(environment)
-    longest = max(settings.time_limits_for(t)[1] for t in settings.job_types)
-    longest = max(longest, settings.default_hard_time_limit_s)
+    hard_limits: dict[str, float] = {}
+    for job_type in settings.job_types.values():
+        for queue in {settings.queue_for(job_type.name), *(s.queue for s in job_type.steps)}:
+            hard_limits[queue] = max(hard_limits.get(queue, 0.0),
+                                     settings.time_limits_for(job_type.name)[1])
+    checked = set()
     for name, service in SERVICES.items():
         command = service.get("command") or []
         if command[:1] != ["celery"] or "worker" not in command:
             continue
         queues = set(command[command.index("-Q") + 1].split(","))
-        limit = longest if queues & {"cpu", "gpu"} else settings.webhook_timeout_s + 30
+        limit = max([hard_limits[q] for q in queues if q in hard_limits]
+                    or [settings.webhook_timeout_s + 30])
         assert _seconds(service["stop_grace_period"]) >= limit, name
+        checked |= queues & set(hard_limits)
+    assert checked == set(hard_limits)  # every lane that runs jobs has a worker here
 
 
 def test_volumes_keep_the_database_and_the_model_cache():

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from shared.db import Database
 from shared.models import Catalog, CatalogItem
+from worker.recommendation.twins import group_listings
 
 HNSW_NEIGHBOURS = 32
 ANN_CANDIDATES = 1000
@@ -35,6 +36,13 @@ class CatalogIndex:
     popularity: np.ndarray
     ann: object | None = None
     not_yet_embedded: int = 0  # catalog items still waiting for their embedding
+    # The product each item lists (worker/recommendation/twins.py): twins share a number.
+    # None: every item is its own product.
+    groups: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.groups is None:
+            self.groups = np.arange(len(self.ids), dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -61,7 +69,8 @@ def load_index(db: Database, catalog_id: uuid.UUID, ann_min_items: int) -> Catal
     with db.session() as session:
         version = session.scalar(select(Catalog.version).where(Catalog.id == catalog_id))
         rows = session.execute(select(
-            CatalogItem.item_id, CatalogItem.title, CatalogItem.category, CatalogItem.price,
+            CatalogItem.item_id, CatalogItem.title, CatalogItem.brand, CatalogItem.category,
+            CatalogItem.price,
             CatalogItem.in_stock, CatalogItem.popularity, CatalogItem.embedding,
         ).where(CatalogItem.catalog_id == catalog_id,
                 CatalogItem.embedded_hash == CatalogItem.content_hash)).all()
@@ -77,6 +86,7 @@ def load_index(db: Database, catalog_id: uuid.UUID, ann_min_items: int) -> Catal
         in_stock=np.array([bool(r.in_stock) for r in rows]),
         popularity=np.array([r.popularity for r in rows], dtype=np.float64),
         not_yet_embedded=(total or 0) - len(ids),
+        groups=group_listings([r.title for r in rows], [r.brand for r in rows]),
     )
     if len(ids) >= ann_min_items:
         index.ann = _build_ann(vectors)

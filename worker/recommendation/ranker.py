@@ -10,6 +10,7 @@ from scipy import sparse
 
 from shared.schemas.catalogs import Filters
 from worker.recommendation.index import CatalogIndex
+from worker.recommendation.twins import one_per_group
 
 EVENT_WEIGHTS = {"purchase": 1.0, "cart": 0.6, "view": 0.3}
 RECENCY = 0.6  # each step back in the history weighs 0.6 of the step after it
@@ -19,6 +20,23 @@ MMR_POOL = 10
 VERBS = {"purchase": "bought", "cart": "added to your cart", "view": "viewed"}
 
 
+# Shoppers who had both items before "bought together" is said: one shared basket made an
+# unrelated item rank first with a reason naming it.
+MIN_SUPPORT = 3
+
+
+@dataclass(frozen=True)
+class Blend:
+    """Weights of the signals; a trained model brings its own, chosen on held-out items."""
+
+    text: float = TEXT_WEIGHT
+    cooccurrence: float = 1 - TEXT_WEIGHT
+    model: float = 0.0
+
+
+TODAY = Blend()
+
+
 @dataclass
 class HistoryEntry:
     title: str
@@ -26,6 +44,7 @@ class HistoryEntry:
     vector: np.ndarray
     position: int | None  # in the index, when the item is a catalog item
     weight: float = 0.0
+    item_id: str | None = None
 
 
 def weigh(history: list[HistoryEntry]) -> None:
@@ -57,33 +76,58 @@ def popular(index: CatalogIndex, counts: np.ndarray | None, mask: np.ndarray,
             k: int) -> list[dict]:
     """Cold start: the most popular items that pass the filters (catalog field + events)."""
     score = index.popularity + (counts if counts is not None else 0)
-    order = [i for i in np.argsort(-score, kind="stable") if mask[i]][:k]
+    ranked = np.argsort(-score, kind="stable")
+    order = one_per_group(ranked[mask[ranked]], index.groups)[:k]
+    events = counts if counts is not None else np.zeros(len(index))
     return [{"id": index.ids[i], "score": round(float(score[i]), 4), "reason": "popular",
-             "reason_text": "popular with other shoppers", "title": index.titles[i]}
+             "reason_text": "popular with other shoppers", "title": index.titles[i],
+             "evidence": {"history_item": None, "shoppers": None, "similarity": None,
+                          "model_score": None, "events": int(events[i])}}
             for i in order]
 
 
 def rank(index: CatalogIndex, history: list[HistoryEntry], cooccurrence: sparse.csr_matrix | None,
-         *, filters: Filters, k: int, exclude_seen: bool, diversity: float) -> list[dict]:
-    """The k best items for this history, each with the reason it was chosen."""
+         *, filters: Filters, k: int, exclude_seen: bool, diversity: float,
+         support: sparse.csr_matrix | None = None, model_scores: np.ndarray | None = None,
+         blend: Blend = TODAY) -> list[dict]:
+    """The k best items for this history, each with the reason it was chosen.
+
+    `support` counts the shoppers behind each co-occurrence (reasons cite it);
+    `model_scores` are the sequential model's scores for every item of the index."""
     weights, profile = _profile(history)
-    scored = _score(index, history, weights, profile, cooccurrence)
+    scored = signals(index, history, cooccurrence, model_scores, weights, profile)
     candidates = _eligible(index, scored.positions, history, filters, exclude_seen)
     if len(candidates) == 0:
         return []
-    chosen = _select(candidates, scored.score, scored.vectors, k, diversity)
-    return _explain(index, history, weights, scored, chosen)
+    parts = scored.parts(blend)
+    score = sum(parts.values())
+    chosen = _select(candidates, score, scored.vectors, k, diversity,
+                     index.groups[scored.positions])
+    return _explain(index, history, weights, scored, parts, score, chosen, support)
 
 
 @dataclass
-class _Scored:
-    """The items a history was scored against, and how."""
+class Signals:
+    """The items a history was scored against, and each signal's score for them."""
 
     positions: np.ndarray  # their places in the index
     vectors: np.ndarray  # their embeddings
     co: np.ndarray  # (items, history): co-occurrence with each history entry
     scale: float  # evens co-occurrence with the z-scored text score; 0 when there is none
-    score: np.ndarray  # the blended score
+    text: np.ndarray  # similarity to the history's profile, z-scored
+    cooccurrence: np.ndarray  # weighted co-occurrence with the history, times `scale`
+    model: np.ndarray | None  # the sequential model's scores, z-scored
+
+    def parts(self, blend: Blend) -> dict[str, np.ndarray]:
+        """Each signal's weighted share of the score; text alone when nothing was learned
+        from shoppers (as before there were models)."""
+        if not self.scale and self.model is None:
+            return {"text": self.text}
+        parts = {"text": blend.text * self.text,
+                 "cooccurrence": blend.cooccurrence * self.cooccurrence}
+        if self.model is not None:
+            parts["model"] = blend.model * self.model
+        return parts
 
 
 def _profile(history: list[HistoryEntry]) -> tuple[np.ndarray, np.ndarray]:
@@ -95,9 +139,13 @@ def _profile(history: list[HistoryEntry]) -> tuple[np.ndarray, np.ndarray]:
     return weights, profile
 
 
-def _score(index: CatalogIndex, history: list[HistoryEntry], weights: np.ndarray,
-           profile: np.ndarray, cooccurrence: sparse.csr_matrix | None) -> _Scored:
-    """Text similarity to the profile (z-scored), blended with co-occurrence when known."""
+def signals(index: CatalogIndex, history: list[HistoryEntry],
+            cooccurrence: sparse.csr_matrix | None, model_scores: np.ndarray | None,
+            weights: np.ndarray | None = None, profile: np.ndarray | None = None) -> Signals:
+    """Text similarity to the profile (z-scored), co-occurrence when known and the
+    sequential model's scores (z-scored) when there is a model."""
+    if weights is None or profile is None:
+        weights, profile = _profile(history)
     pool = index.candidates(profile)
     positions = np.arange(len(index)) if pool is None else np.asarray(pool)
     vectors = index.vectors if pool is None else index.vectors[positions]  # no copy when exact
@@ -109,43 +157,84 @@ def _score(index: CatalogIndex, history: list[HistoryEntry], weights: np.ndarray
         co[:, known] = (rows if pool is None else rows[:, positions]).T
     co_total = co @ weights
     scale = COOCCURRENCE_SCALE / co_total.max() if co_total.max() > 0 else 0.0
-    score = TEXT_WEIGHT * text + (1 - TEXT_WEIGHT) * co_total * scale if scale else text
-    return _Scored(positions, vectors, co, scale, score)
+    model = None if model_scores is None else _zscore(model_scores[positions])
+    return Signals(positions, vectors, co, scale, text, co_total * scale, model)
 
 
 def _eligible(index: CatalogIndex, positions: np.ndarray, history: list[HistoryEntry],
               filters: Filters, exclude_seen: bool) -> np.ndarray:
-    """Rows of `positions` that pass the filters (and were not seen, if asked)."""
+    """Rows of `positions` that pass the filters (and were not seen, nor twins of a seen
+    item, if asked)."""
     mask = allowed(index, filters)[positions]
     if exclude_seen:
-        seen = {h.position for h in history if h.position is not None}
-        mask &= np.array([p not in seen for p in positions], dtype=bool)
+        seen = [h.position for h in history if h.position is not None]
+        if seen:
+            mask &= ~np.isin(index.groups[positions], index.groups[seen])
     return np.flatnonzero(mask)
 
 
 def _explain(index: CatalogIndex, history: list[HistoryEntry], weights: np.ndarray,
-             scored: _Scored, chosen: list[int]) -> list[dict]:
-    """Each chosen item, with the history entry that contributes most to its score."""
-    similarity = scored.vectors @ np.stack([h.vector for h in history]).T  # (items, history)
-    contribution = weights[None, :] * (TEXT_WEIGHT * similarity
-                                       + (1 - TEXT_WEIGHT) * scored.co * scored.scale)
+             scored: Signals, parts: dict[str, np.ndarray], score: np.ndarray,
+             chosen: list[int], support: sparse.csr_matrix | None) -> list[dict]:
+    """Each chosen item with the reason that carries most of its score, and its evidence.
+
+    A co-purchase is only claimed when at least MIN_SUPPORT shoppers had both items: one
+    shared basket is an anecdote, not a pattern."""
+    similarity = scored.vectors[chosen] @ np.stack([h.vector for h in history]).T
+    shoppers = _shoppers(history, scored.positions[chosen], support)
+    model = parts.get("model")
     results = []
-    for row in chosen:
-        source = history[int(np.argmax(contribution[row]))]
+    for n, row in enumerate(chosen):
         position = scored.positions[row]
+        co_source = int(np.argmax(weights * scored.co[row]))
+        text_source = int(np.argmax(weights * similarity[n]))
+        co_part = parts["cooccurrence"][row] if "cooccurrence" in parts else 0.0
+        if shoppers[n, co_source] >= MIN_SUPPORT and (model is None or co_part >= model[row]):
+            reason, source = "bought_together", co_source
+        elif model is not None and model[row] > parts["text"][row]:
+            reason, source = "sequence_model", text_source
+        else:
+            reason, source = "similar_to_history", text_source
+        entry = history[source]
+        evidence = {
+            "history_item": entry.item_id or entry.title,
+            "shoppers": int(shoppers[n, source]),
+            "similarity": round(float(similarity[n, source]), 4),
+            "model_score": None if scored.model is None else round(float(scored.model[row]), 4),
+        }
         results.append({
-            "id": index.ids[position], "score": round(float(scored.score[row]), 4),
-            "reason": "similar_to_history" if not scored.co[row].any() else "bought_together",
-            "reason_text": f"because you {VERBS[source.event]} {source.title}",
-            "title": index.titles[position],
+            "id": index.ids[position], "score": round(float(score[row]), 4),
+            "reason": reason, "reason_text": _reason_text(reason, entry, evidence),
+            "evidence": evidence, "title": index.titles[position],
         })
     return results
 
 
+def _shoppers(history: list[HistoryEntry], positions: np.ndarray,
+              support: sparse.csr_matrix | None) -> np.ndarray:
+    """(chosen items, history): how many shoppers had both."""
+    counts = np.zeros((len(positions), len(history)), dtype=np.int64)
+    known = [column for column, entry in enumerate(history) if entry.position is not None]
+    if support is not None and known:
+        rows = support[[history[column].position for column in known]][:, positions]
+        counts[:, known] = rows.toarray().T
+    return counts
+
+
+def _reason_text(reason: str, entry: HistoryEntry, evidence: dict) -> str:
+    because = f"because you {VERBS[entry.event]} {entry.title}"
+    if reason == "bought_together":
+        return f"{because}: {evidence['shoppers']} shoppers had both"
+    if reason == "sequence_model":
+        return f"{because}, and shoppers whose history looks like yours chose this next"
+    return f"{because} (text similarity {evidence['similarity']:.2f})"
+
+
 def _select(candidates: np.ndarray, score: np.ndarray, vectors: np.ndarray, k: int,
-            diversity: float) -> list[int]:
-    """Top k by score, or by maximal marginal relevance when diversity > 0."""
-    ranked = candidates[np.argsort(-score[candidates], kind="stable")]
+            diversity: float, groups: np.ndarray) -> list[int]:
+    """Top k by score, or by maximal marginal relevance when diversity > 0; one listing
+    per product (twins share a group)."""
+    ranked = one_per_group(candidates[np.argsort(-score[candidates], kind="stable")], groups)
     if diversity <= 0:
         return [int(i) for i in ranked[:k]]
     pool = ranked[: max(k * MMR_POOL, k)]
