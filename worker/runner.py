@@ -198,6 +198,7 @@ class JobRunner:
             elif status is JobStatus.RUNNING and step is not None and job.worker_host is None:
                 # Handed over by the step before and not claimed yet.
                 won = lifecycle.take_over(session, job_id, seen_attempts=seen_attempts,
+                                          progress={"step": step, "state": "started"},
                                           **claimed_by)
             elif status is JobStatus.QUEUED:
                 won = lifecycle.transition(

@@ -1,6 +1,6 @@
 """The family of the job's first step: the recommendation engine and the profiling code,
-set up once per worker process (their own caches; the writing step is the generation
-family's, see worker/generation/family.py)."""
+set up once per worker process (a recommendation family of its own, with its caches and
+trained models; the writing step is the generation family's, worker/generation/family.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from worker.models.registry import ModelRegistry
 from worker.personalised.ranking import RankingModels, rank_for_shopper
 from worker.profiling.handler import ProfilingModels
 from worker.profiling.interests import TaxonomyCache
-from worker.recommendation.cooccurrence import CooccurrenceCache
-from worker.recommendation.handler import RecommendationModels
-from worker.recommendation.index import IndexCache
+from worker.recommendation.family import RecommendationFamily
 
 
 class PersonalisedRankingFamily:
@@ -21,15 +19,15 @@ class PersonalisedRankingFamily:
 
     def __init__(self) -> None:
         self._models: RankingModels | None = None
+        self._recommendation = RecommendationFamily()
 
     def setup(self, settings: Settings, device: str, models: ModelRegistry) -> None:
         embedder = models.require_embedder()
         taxonomies = TaxonomyCache(embedder)
         taxonomies.get(None)  # the default taxonomy is embedded here, not in the first job
+        self._recommendation.setup(settings, device, models)
         self._models = RankingModels(
-            recommendation=RecommendationModels(
-                embedder=embedder, encoder=models.require_shared_encoder(),
-                indexes=IndexCache(), cooccurrence=CooccurrenceCache()),
+            recommendation=self._recommendation.models,
             profiling=ProfilingModels(embedder=embedder, taxonomies=taxonomies))
 
     def handler(self, job_type: str) -> Handler:

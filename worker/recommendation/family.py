@@ -41,6 +41,13 @@ class RecommendationFamily:
         finally:
             db.dispose()
 
+    @property
+    def models(self) -> RecommendationModels:
+        """What recommend uses (other families that rank, e.g. personalised, share it)."""
+        if self._models is None:
+            raise RuntimeError("the recommendation family is not set up")
+        return self._models
+
     def handler(self, job_type: str) -> Handler:
         return bind(recommend, self._models)
 
