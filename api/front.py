@@ -17,6 +17,7 @@ import socket
 from gunicorn.glogging import Logger
 
 from api.guards import KEY_PARAMETERS, KEY_PATTERN
+from shared import logs
 
 REDACTED = "[redacted]"
 
@@ -84,6 +85,10 @@ class BodyDeadline:
                 sock.shutdown(socket.SHUT_RD)
             except OSError:
                 pass
+        # Answered before the app runs: the request id is made here (api.request_ids's rule).
+        offered = environ.get("HTTP_X_REQUEST_ID") or ""
+        request_id = offered if logs.valid_request_id(offered) else logs.new_request_id()
         start_response("408 Request Timeout", [("Content-Type", "application/json"),
-                                               ("Content-Length", str(len(body)))])
+                                               ("Content-Length", str(len(body))),
+                                               (logs.REQUEST_ID_HEADER, request_id)])
         return [body]

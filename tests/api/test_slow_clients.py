@@ -5,6 +5,7 @@ Loopback only, bounded: the trickling stops by itself when each test ends.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -127,6 +128,7 @@ def test_stalled_headers_and_bodies_are_cut_off(api_only):
         answer = _until_closed(body)
         assert answer.startswith(b"HTTP/1.1 408"), answer
         assert b"request_timeout" in answer  # then closed: the leftovers are not a request
+        assert re.search(rb"\r\nX-Request-Id: [0-9a-f]{32}\r\n", answer), answer
         assert _until_closed(header) == b""  # closed without an answer: it never finished
     finally:
         server.stop()
