@@ -40,6 +40,9 @@ class LoadedModel:
 
     def scores(self, history: list[HistoryEntry]) -> np.ndarray:
         """The model's score for every index item after this history (oldest first)."""
+        positions = [entry.position for entry in history]
+        if None not in positions:  # catalog items only: one lookup
+            return self.scorer.scores(self.scorer.table[positions])
         inputs = torch.stack([
             self.scorer.table[entry.position] if entry.position is not None
             else self.scorer.project(entry.vector[None])[0] for entry in history])
