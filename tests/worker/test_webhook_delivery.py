@@ -314,8 +314,8 @@ def test_a_long_wait_is_kept_in_the_database_and_sent_by_the_sweeper(hooks, rece
     monkeypatch.setattr(delivery_module, "utcnow", lambda: due)
     assert deliver(stack.db, settings, celery, delivery_id) == "succeeded"
     delivery = _delivery(stack, delivery_id)
-    assert [a.status_code for a in sorted(delivery.attempts, key=lambda a: a.number)] == \
-        [503, 200]
+    attempts = sorted(delivery.attempts, key=lambda a: a.number)
+    assert [(a.status_code, a.error) for a in attempts] == [(503, "HTTP 503"), (200, None)]
     assert delivery.last_error is None and delivery.next_attempt_at is None
 
 
@@ -377,7 +377,9 @@ def test_410_also_stops_other_pending_events_to_that_url(hooks, receiver):
     # A later event to the disabled URL is not sent at all.
     later = completed_event(url)
     assert deliver(stack.db, settings, celery, later) == "disabled"
-    assert _delivery(stack, later).attempts == []
+    settled = _delivery(stack, later)
+    assert settled.attempts == [] and settled.status == "disabled"
+    assert settled.last_error.startswith("url disabled on ") and settled.finished_at
     assert deliver(stack.db, settings, celery, other) == "succeeded"
 
 
