@@ -49,7 +49,8 @@ TARGETS: dict[str, tuple[list[tuple[int, int]] | None, list[str]]] = {
         "tests/worker/test_webhook_delivery.py", "tests/shared/test_delivery_status.py"]),
     # Conditional updates, takeover, progress, the lost-run rule, delivery updates.
     "shared/lifecycle.py": (None, [
-        "tests/shared/test_status.py", "tests/worker/test_runner.py",
+        "tests/shared/test_status.py", "tests/shared/test_delivery_status.py",
+        "tests/worker/test_runner.py",
         "tests/worker/test_sweeper.py", "tests/worker/test_webhook_delivery.py"]),
     # run, claim, lost runs, outcomes (not the contention retry's back-off).
     "worker/runner.py": ([(68, 117), (131, 209)], ["tests/worker/test_runner.py"]),
