@@ -144,6 +144,24 @@ def test_the_connected_address_is_checked_again(receiver):
         dead(("hooks.example", 1), 1)
 
 
+def test_a_peer_refused_once_connected_is_a_refusal_not_a_crash(receiver, monkeypatch):
+    """The connected peer is checked again; when that check refuses (which a real network
+    can only make happen between the lookup and the connect), post() answers `refused`,
+    closes the socket and sends nothing. Only the peer check is replaced here."""
+    import worker.webhooks.sender as sender
+
+    def refuse_peer(host, address, allowlist):
+        raise UnsafeUrl(f"{host} connected to {address}, which is not the checked address")
+
+    monkeypatch.setattr(sender, "check_address", refuse_peer)
+    path = f"/peer-{uuid.uuid4().hex[:6]}"
+    receiver.script(path, 200)
+    result = post(receiver.url(path), b"{}", {}, timeout_s=2, allowlist=["127.0.0.1/32"])
+    assert result.refused and result.status_code is None
+    assert result.error.startswith("refused: 127.0.0.1 connected to 127.0.0.1")
+    assert receiver.received(path) == []
+
+
 def test_a_refused_address_at_send_time_fails_the_delivery_at_once(hooks, receiver,
                                                                     monkeypatch):
     """The URL passed when the job was submitted; by the time it is sent the allowlist no
