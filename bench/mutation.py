@@ -49,7 +49,8 @@ TARGETS: dict[str, tuple[list[tuple[int, int]] | None, list[str]]] = {
         "tests/worker/test_webhook_delivery.py", "tests/shared/test_delivery_status.py"]),
     # Conditional updates, takeover, progress, the lost-run rule, delivery updates.
     "shared/lifecycle.py": (None, [
-        "tests/shared/test_status.py", "tests/worker/test_runner.py",
+        "tests/shared/test_status.py", "tests/shared/test_delivery_status.py",
+        "tests/worker/test_runner.py",
         "tests/worker/test_sweeper.py", "tests/worker/test_webhook_delivery.py"]),
     # run, claim, lost runs, outcomes (not the contention retry's back-off).
     "worker/runner.py": ([(68, 117), (131, 209)], ["tests/worker/test_runner.py"]),
@@ -318,14 +319,16 @@ def _earlier_outcomes(paths: list[str]) -> dict[tuple[str, str, str], str]:
     """(module, kind, text) -> killed | survived, from earlier runs' per-mutant lines."""
     outcomes: dict[tuple[str, str, str], str] = {}
     pattern = re.compile(r"^   (\S+?):\d+ (\S+)\s+(failed|timeout|passed)\s+[\d.]+s  (.*)$")
-    for path in paths:
+    for path in paths:  # a later run's word on a mutant replaces an earlier one's
+        in_this_run: dict[tuple[str, str, str], str] = {}
         for line in Path(path).read_text().splitlines():
             match = pattern.match(line)
             if match:
                 module, kind, outcome, text = match.groups()
-                key = (module, kind, text)
-                if outcome == "passed" or outcomes.get(key) != "survived":
-                    outcomes[key] = "survived" if outcome == "passed" else "killed"
+                key = (module, kind, text)  # two mutants may read alike: one survivor counts
+                if outcome == "passed" or in_this_run.get(key) != "survived":
+                    in_this_run[key] = "survived" if outcome == "passed" else "killed"
+        outcomes.update(in_this_run)
     return outcomes
 
 

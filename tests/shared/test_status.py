@@ -117,6 +117,8 @@ def test_a_change_only_happens_from_the_named_statuses(jobs):
         assert not lifecycle.transition(session, job_id, from_statuses=[R], to=S)
         assert lifecycle.transition(session, job_id, from_statuses=[Q], to=R)
         assert not lifecycle.transition(session, job_id, from_statuses=[Q], to=R)
+    assert job_row(stack, job_id).finished_at is None  # running is not an end
+    with stack.db.session() as session:
         assert lifecycle.transition(session, job_id, from_statuses=[R], to=S)
     row = job_row(stack, job_id)
     assert row.status == "succeeded" and row.finished_at is not None

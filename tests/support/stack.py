@@ -169,12 +169,22 @@ def build_stack(backend: str, database_url: str, broker_url: str, *,
     return stack
 
 
+def _started_or_stopped(worker: LoggedProcess, line: str, timeout: float, times: int = 1) -> None:
+    """Wait for `line`; a worker that does not get there is stopped, not left running (its
+    fixture never returns it, so nothing else would stop it)."""
+    try:
+        worker.wait_for_log(line, timeout=timeout, times=times)
+    except BaseException:
+        worker.stop()
+        raise
+
+
 def start_cpu_worker(env: dict[str, str], *, name: str, concurrency: int = 2) -> LoggedProcess:
     """A real cpu worker; returns once every child has loaded the embedding model."""
     worker = start_worker(env, queues="cpu,embeddings,maintenance", concurrency=concurrency,
                           name=name)
     started = time.monotonic()
-    worker.wait_for_log("event=model_loaded kind=embedding", timeout=120, times=concurrency)
+    _started_or_stopped(worker, "event=model_loaded kind=embedding", 120, times=concurrency)
     worker.load_seconds = time.monotonic() - started
     worker.concurrency = concurrency
     return worker
@@ -183,7 +193,7 @@ def start_cpu_worker(env: dict[str, str], *, name: str, concurrency: int = 2) ->
 def start_gpu_worker(env: dict[str, str], *, name: str) -> LoggedProcess:
     """A real gpu-queue worker: one process, a threads pool feeding one batcher."""
     worker = start_worker(env, queues="gpu", concurrency=16, pool="threads", name=name)
-    worker.wait_for_log(" ready.", timeout=240)
+    _started_or_stopped(worker, " ready.", 240)
     worker.concurrency = 1
     return worker
 
@@ -191,6 +201,6 @@ def start_gpu_worker(env: dict[str, str], *, name: str) -> LoggedProcess:
 def start_webhook_worker(env: dict[str, str], *, name: str) -> LoggedProcess:
     """A webhooks-queue worker as scripts/up runs it: threads, no models."""
     worker = start_worker(env, queues="webhooks", concurrency=8, pool="threads", name=name)
-    worker.wait_for_log(" ready.", timeout=120)
+    _started_or_stopped(worker, " ready.", 120)
     worker.concurrency = 0
     return worker

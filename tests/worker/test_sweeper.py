@@ -10,7 +10,8 @@ import pytest
 import redis
 from sqlalchemy import delete, select
 
-from shared.models import Catalog, CatalogItem, Job, utcnow
+from shared import lifecycle
+from shared.models import Catalog, CatalogItem, Job, WebhookDelivery, utcnow
 from shared.queues import make_celery
 from shared.status import JobStatus
 from tests.support.rows import insert_job, job_row, tenant_id, waiting
@@ -39,6 +40,10 @@ def swept(own_stack):
                         .values(status="canceled"))
         session.execute(delete(CatalogItem).where(CatalogItem.catalog_id.in_(
             select(Catalog.id).where(Catalog.tenant_id == tenant))))
+        session.execute(WebhookDelivery.__table__.update()
+                        .where(WebhookDelivery.tenant_id == tenant,
+                               WebhookDelivery.status == "pending")
+                        .values(status="failed", next_attempt_at=None))
     for queue in ("cpu", "gpu", "maintenance", "webhooks"):
         broker.delete(queue, *(f"{queue}:{p}" for p in range(1, 10)))
 
@@ -61,11 +66,13 @@ def test_never_sent_jobs_are_sent_at_once(swept):
 
 def test_old_sends_are_resent_only_when_their_queue_is_empty(swept):
     stack, celery, broker, insert = swept
-    long_ago = utcnow() - timedelta(minutes=10)
-    insert(enqueued_at=long_ago)
-    insert(enqueued_at=utcnow())  # sent just now: left alone
+    long_ago, just_now = utcnow() - timedelta(minutes=10), utcnow()
+    old_id = insert(enqueued_at=long_ago)
+    recent_id = insert(enqueued_at=just_now)  # sent just now: left alone
     report = sweep(stack.db, stack.settings, celery)
     assert (report.resent_queued, report.left_in_backlog) == (1, 0)
+    assert _row(stack, old_id).enqueued_at > long_ago
+    assert _row(stack, recent_id).enqueued_at == just_now
     # Now the queue holds a message: an old job is presumed to be waiting in that backlog.
     insert(enqueued_at=long_ago)
     report = sweep(stack.db, stack.settings, celery)
@@ -183,3 +190,42 @@ def test_recently_changed_catalog_items_are_left_to_their_own_task(swept):
                                 content_hash="h", embedded_hash=None, in_stock=True,
                                 popularity=0.0, updated_at=utcnow()))
     assert sweep(stack.db, stack.settings, celery).catalogs_to_embed == 0
+
+
+def test_a_run_is_judged_stale_by_its_own_type_limits(swept):
+    """The query looks back by the shortest limit of any type; a run of a type with longer
+    limits (user_profile: 360 s hard) is not settled before its own limit plus grace."""
+    stack, celery, broker, insert = swept
+    a_minute_ago = utcnow() - timedelta(seconds=60)
+    assert stack.settings.stale_after_s("diag_sleep") < 60 < \
+        stack.settings.stale_after_s("user_profile")
+    running = insert(type="user_profile", status="running", attempts=2,
+                     started_at=a_minute_ago, worker_host="elsewhere",
+                     input={"events": [{"type": "view", "timestamp": "2011-01-01T00:00:00Z",
+                                        "title": "MUG"}]})
+    report = sweep(stack.db, stack.settings, celery)
+    assert (report.resent_stale, report.failed_lost) == (0, 0)
+    assert _row(stack, running).status == JobStatus.RUNNING
+    assert _waiting(broker) == 0
+
+
+def test_a_due_delivery_is_sent_again_only_once_its_message_is_presumed_lost(swept):
+    stack, celery, broker, insert = swept
+    job_id = insert(status="running", attempts=1, started_at=utcnow(),
+                    webhook={"url": "http://127.0.0.1:9/h", "events": ["completed"]})
+    with stack.db.session() as session:  # records the delivery and sends its message
+        lifecycle.transition(session, job_id, from_statuses=[JobStatus.RUNNING],
+                             to=JobStatus.SUCCEEDED, result={})
+    with stack.db.session() as session:
+        delivery = session.scalars(select(WebhookDelivery)
+                                   .where(WebhookDelivery.job_id == job_id)).one()
+    sent_at = delivery.dispatched_for
+    queued = _waiting(broker, "webhooks")
+    soon = sent_at + timedelta(seconds=1)
+    assert sweep(stack.db, stack.settings, celery, now=soon).webhooks_sent == 0
+    assert _waiting(broker, "webhooks") == queued  # its message may still be on its way
+    later = sent_at + timedelta(seconds=stack.settings.requeue_after_s + 1)
+    assert sweep(stack.db, stack.settings, celery, now=later).webhooks_sent == 1
+    assert _waiting(broker, "webhooks") == queued + 1
+    with stack.db.session() as session:
+        assert session.get(WebhookDelivery, delivery.id).dispatched_for == later

@@ -144,6 +144,24 @@ def test_the_connected_address_is_checked_again(receiver):
         dead(("hooks.example", 1), 1)
 
 
+def test_a_peer_refused_once_connected_is_a_refusal_not_a_crash(receiver, monkeypatch):
+    """The connected peer is checked again; when that check refuses (which a real network
+    can only make happen between the lookup and the connect), post() answers `refused`,
+    closes the socket and sends nothing. Only the peer check is replaced here."""
+    import worker.webhooks.sender as sender
+
+    def refuse_peer(host, address, allowlist):
+        raise UnsafeUrl(f"{host} connected to {address}, which is not the checked address")
+
+    monkeypatch.setattr(sender, "check_address", refuse_peer)
+    path = f"/peer-{uuid.uuid4().hex[:6]}"
+    receiver.script(path, 200)
+    result = post(receiver.url(path), b"{}", {}, timeout_s=2, allowlist=["127.0.0.1/32"])
+    assert result.refused and result.status_code is None
+    assert result.error.startswith("refused: 127.0.0.1 connected to 127.0.0.1")
+    assert receiver.received(path) == []
+
+
 def test_a_refused_address_at_send_time_fails_the_delivery_at_once(hooks, receiver,
                                                                     monkeypatch):
     """The URL passed when the job was submitted; by the time it is sent the allowlist no
@@ -314,8 +332,8 @@ def test_a_long_wait_is_kept_in_the_database_and_sent_by_the_sweeper(hooks, rece
     monkeypatch.setattr(delivery_module, "utcnow", lambda: due)
     assert deliver(stack.db, settings, celery, delivery_id) == "succeeded"
     delivery = _delivery(stack, delivery_id)
-    assert [a.status_code for a in sorted(delivery.attempts, key=lambda a: a.number)] == \
-        [503, 200]
+    attempts = sorted(delivery.attempts, key=lambda a: a.number)
+    assert [(a.status_code, a.error) for a in attempts] == [(503, "HTTP 503"), (200, None)]
     assert delivery.last_error is None and delivery.next_attempt_at is None
 
 
@@ -377,7 +395,9 @@ def test_410_also_stops_other_pending_events_to_that_url(hooks, receiver):
     # A later event to the disabled URL is not sent at all.
     later = completed_event(url)
     assert deliver(stack.db, settings, celery, later) == "disabled"
-    assert _delivery(stack, later).attempts == []
+    settled = _delivery(stack, later)
+    assert settled.attempts == [] and settled.status == "disabled"
+    assert settled.last_error.startswith("url disabled on ") and settled.finished_at
     assert deliver(stack.db, settings, celery, other) == "succeeded"
 
 
