@@ -301,10 +301,9 @@ def test_progress_is_written_at_most_four_times_a_second_and_heard_once_a_second
     # Any one second holds at most 4 throttled writes (plus one for when a write's own
     # database time shifts where it is seen).
     assert max(sum(t <= w < t + 1 for w in throttled) for t in throttled) <= 5
-    # One event a second at most: 2.2 s give at most 3. (Times are taken after each
-    # write, so on a loaded box two may look closer than the second the throttle measured
-    # from the start of each call.)
-    assert 1 <= len(events) <= 3 and all(b - a >= 0.7 for a, b in
+    # One event a second at most: 2.2 s give two or three, a second apart (timed when each
+    # write was decided, as the throttle measures).
+    assert 2 <= len(events) <= 3 and all(b - a >= 0.99 for a, b in
                                          zip(events, events[1:], strict=False))
     with stack.db.session() as session:
         kinds = session.scalars(select(WebhookDelivery.event)
