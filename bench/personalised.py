@@ -24,9 +24,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "clients" / "python")]
 
-from bench.recommendation import _call, upload  # noqa: E402
+from bench.recommendation import _call  # noqa: E402
 from bench.stack import (  # noqa: E402
     bench_env,
     free_port,
@@ -35,14 +35,30 @@ from bench.stack import (  # noqa: E402
     start_worker,
     stop,
 )
-from tests.support.events import office_catalog_items, office_sequences  # noqa: E402
+from tests.support.events import office_slice  # noqa: E402
+from vitrine_client import Vitrine  # noqa: E402
 
 START = datetime(2024, 1, 1)
 
 
-def shopper_inputs(count: int, k: int, channel: str) -> list[dict]:
-    prices = {i["id"]: i["price"] for i in office_catalog_items()}
-    shoppers = [s[:-1][-20:] for s in office_sequences().values() if len(s) >= 4][:count]
+def upload(api: str, key: str, items: list[dict], sequences: dict[str, list[str]]) -> None:
+    """The catalog and its shoppers' events (each without its last item), embedded."""
+    for start in range(0, len(items), 1000):
+        _call("PUT", f"{api}/v1/catalogs/office/items", key, {"items": items[start:start + 1000]})
+    events = [{"shopper_id": u, "item_id": i} for u, s in sequences.items() for i in s[:-1]]
+    for start in range(0, len(events), 2_000):
+        _call("POST", f"{api}/v1/catalogs/office/events", key,
+              {"events": events[start:start + 2_000]})
+    started = time.perf_counter()
+    while _call("GET", f"{api}/v1/catalogs/office", key)["embedded"] < len(items):
+        time.sleep(0.5)
+    print(f"  {len(items)} items embedded by the worker in {time.perf_counter() - started:.1f}s")
+
+
+def shopper_inputs(items: list[dict], sequences: dict[str, list[str]], count: int, k: int,
+                   channel: str) -> list[dict]:
+    prices = {i["id"]: i["price"] for i in items}
+    shoppers = [s[:-1][-20:] for s in sequences.values() if len(s) >= 4][:count]
     return [{"catalog_id": "office", "k": k, "channel": channel, "seed": n,
              "events": [{"type": "purchase", "item_id": item, "price": prices[item],
                          "timestamp": (START + timedelta(days=day)).isoformat() + "Z"}
@@ -51,13 +67,11 @@ def shopper_inputs(count: int, k: int, channel: str) -> list[dict]:
 
 
 def run(api: str, key: str, inputs: list[dict]) -> tuple[list[dict], float]:
+    client = Vitrine(api, key, timeout=120)
+
     def one(job_input: dict) -> dict:
-        job = _call("POST", f"{api}/v1/jobs", key,
-                    {"type": "personalised_recommendations", "input": job_input})
-        while job["status"] in {"queued", "running"}:
-            time.sleep(0.5)
-            job = _call("GET", f"{api}/v1/jobs/{job['id']}", key)
-        return job
+        job = client.jobs.create("personalised_recommendations", job_input)
+        return client.jobs.wait(job["id"])
 
     started = time.perf_counter()
     with ThreadPoolExecutor(len(inputs)) as pool:  # every shopper at once: a campaign
@@ -106,6 +120,8 @@ def main() -> int:
     parser.add_argument("--read", type=int, default=20)
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--max-item", type=int, default=None,
+                        help="only Office items with a smaller id (a quicker catalog)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="vitrine-personalised-"))
     url = f"sqlite:///{workdir / 'bench.db'}"
@@ -119,7 +135,7 @@ def main() -> int:
     processes = [api]
     try:
         processes.append(start_worker(
-            dict(info, VITRINE_TORCH_THREADS="1"), workdir / "cpu.log", "-Q", "cpu,maintenance",
+            dict(info, VITRINE_TORCH_THREADS="1"), workdir / "cpu.log", "-Q", "cpu,embeddings,maintenance",
             "--concurrency", str(cpu_procs), "-n", "cpu@%h",
             ready="event=model_loaded kind=embedding"))
         processes.append(start_worker(
@@ -127,8 +143,9 @@ def main() -> int:
             workdir / "gpu.log", "-Q", "gpu", "--pool", "threads", "--concurrency", "16",
             "-n", "gpu@%h", ready=" ready."))
         base = f"http://127.0.0.1:{port}"
-        upload(base, key)
-        inputs = shopper_inputs(args.shoppers, args.k, args.channel)
+        items, sequences = office_slice(args.max_item or 10**9)
+        upload(base, key, items, sequences)
+        inputs = shopper_inputs(items, sequences, args.shoppers, args.k, args.channel)
         print(f"{len(inputs)} shoppers x k={args.k}, channel {args.channel}, {cores} cores")
         jobs, elapsed = run(base, key, inputs)
         report(jobs, elapsed, args.read)
