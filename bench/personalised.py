@@ -135,7 +135,8 @@ def main() -> int:
     processes = [api]
     try:
         processes.append(start_worker(
-            dict(info, VITRINE_TORCH_THREADS="1"), workdir / "cpu.log", "-Q", "cpu,embeddings,maintenance",
+            dict(info, VITRINE_TORCH_THREADS="1"), workdir / "cpu.log",
+            "-Q", "cpu,embeddings,maintenance",
             "--concurrency", str(cpu_procs), "-n", "cpu@%h",
             ready="event=model_loaded kind=embedding"))
         processes.append(start_worker(
