@@ -193,7 +193,8 @@ def main() -> None:
             workdir / "embeddings.log", "-Q", "embeddings", "-c", "1", "-n", "emb@%h",
             ready="event=model_loaded kind=embedding", timeout=600))
         processes.append(start_worker(
-            env, workdir / "maintenance.log", "-Q", "maintenance", "-P", "threads", "-c", "2",
+            dict(env, VITRINE_LOG_LEVEL="INFO"), workdir / "maintenance.log", "-Q", "maintenance",
+            "-P", "threads", "-c", "2",
             "-n", "maintenance@%h", ready="ready", timeout=300))
         processes.append(_beat(env, workdir))
 
