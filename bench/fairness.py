@@ -111,7 +111,7 @@ class Flood(threading.Thread):
 
     def run(self) -> None:
         body = {"type": "recommendation", "input": {
-            "catalog_id": "office", "k": 10, "history": [{"item_id": "1"}, {"item_id": "2"}]}}
+            "catalog_id": "office", "k": 10, "history": [{"item_id": "0"}, {"item_id": "1"}]}}
         while not self.stopping.is_set():
             if self.queued() >= self.backlog:
                 time.sleep(0.2)
@@ -151,6 +151,8 @@ def main() -> None:
     parser.add_argument("--flood", type=int, default=1000)
     parser.add_argument("--cpu-procs", type=int, default=2)
     parser.add_argument("--embed-threads", type=int, default=2)
+    parser.add_argument("--items", type=int, default=0,
+                        help="embed only the first N catalog items (default: all 2,420)")
     parser.add_argument("--database-url", default="",
                         help="an empty database; default: SQLite in a temporary folder")
     args = parser.parse_args()
@@ -174,7 +176,8 @@ def main() -> None:
                                          "max_active_jobs": 100000})
     db.dispose()
 
-    texts = _catalog_texts()
+    catalog = office_catalog_items()[:args.items or None]
+    texts = _catalog_texts(catalog)
     print(f"bare all-MiniLM-L6-v2, batch 32, {args.embed_threads} torch threads: ", end="",
           flush=True)
     bare = _bare_items_per_s(texts, args.embed_threads)
@@ -193,11 +196,12 @@ def main() -> None:
             workdir / "embeddings.log", "-Q", "embeddings", "-c", "1", "-n", "emb@%h",
             ready="event=model_loaded kind=embedding", timeout=600))
         processes.append(start_worker(
-            env, workdir / "maintenance.log", "-Q", "maintenance", "-P", "threads", "-c", "2",
+            dict(env, VITRINE_LOG_LEVEL="INFO"), workdir / "maintenance.log", "-Q", "maintenance",
+            "-P", "threads", "-c", "2",
             "-n", "maintenance@%h", ready="ready", timeout=300))
         processes.append(_beat(env, workdir))
 
-        items = office_catalog_items()
+        items = catalog
         started = time.monotonic()
         for start in range(0, len(items), 1000):
             _call("PUT", f"{api}/v1/catalogs/office/items", key_a,
@@ -233,10 +237,10 @@ def main() -> None:
     print(f"logs: {workdir}")
 
 
-def _catalog_texts() -> list[str]:
+def _catalog_texts(items: list[dict]) -> list[str]:
     from shared.schemas.catalogs import CatalogItemIn
 
-    return [CatalogItemIn(**item).embedded_text() for item in office_catalog_items()]
+    return [CatalogItemIn(**item).embedded_text() for item in items]
 
 
 def _beat(env: dict, workdir: Path):

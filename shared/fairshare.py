@@ -58,22 +58,33 @@ def cap_for(session: Session, settings: Settings, queue: str) -> int | None:
     return max(configured, live_workers(session, settings).get(queue, 0))
 
 
-def _under_cap(settings: Settings, queue: str, tenant_id, cap: int):
-    """SQL: the tenant has fewer than `cap` jobs in flight on `queue`."""
+def _under_cap(settings: Settings, queue: str, tenant_id, cap: int,
+               priority: int | None = None):
+    """SQL: the tenant has fewer than `cap` jobs in flight on `queue`; with `priority`, or
+    fewer than twice the cap while one of its sent jobs waiting on the broker has a lower
+    priority (the broker then runs this one first: no inversion of the tenant's own
+    priorities behind the cap)."""
+    types = lane_types(settings, queue)
     other = aliased(Job)
     count = (select(func.count()).select_from(other)
-             .where(other.tenant_id == tenant_id, other.type.in_(lane_types(settings, queue)),
+             .where(other.tenant_id == tenant_id, other.type.in_(types),
                     in_flight_condition(other))
              .scalar_subquery())
-    return count < cap
+    if priority is None:
+        return count < cap
+    lower = aliased(Job)
+    outranks = (select(lower.id).where(
+        lower.tenant_id == tenant_id, lower.type.in_(types), lower.status == QUEUED,
+        lower.enqueued_at.is_not(None), lower.priority < priority).exists())
+    return or_(count < cap, and_(count < 2 * cap, outranks))
 
 
 def _mark_sent(session: Session, settings: Settings, job_id: uuid.UUID, tenant_id,
-               queue: str, cap: int | None) -> bool:
+               queue: str, cap: int | None, priority: int | None = None) -> bool:
     """Mark a held job sent if the tenant is under its cap; True when this call did it."""
     conditions = [Job.id == job_id, Job.status == QUEUED, Job.enqueued_at.is_(None)]
     if cap is not None:
-        conditions.append(_under_cap(settings, queue, tenant_id, cap))
+        conditions.append(_under_cap(settings, queue, tenant_id, cap, priority))
     return session.execute(update(Job).where(*conditions).values(enqueued_at=utcnow())
                            .execution_options(synchronize_session=False)).rowcount == 1
 
@@ -94,7 +105,7 @@ def submit(db: Database, celery: Celery, settings: Settings, job: Job) -> bool:
     queue = settings.queue_for(job.type)
     with db.session() as session:
         cap = cap_for(session, settings, queue)
-        if not _mark_sent(session, settings, job.id, job.tenant_id, queue, cap):
+        if not _mark_sent(session, settings, job.id, job.tenant_id, queue, cap, job.priority):
             return False
     return _send_or_unmark(db, celery, settings, job.id, job.type, job.priority)
 
@@ -132,7 +143,7 @@ def release(db: Database, celery: Celery, settings: Settings, queue: str,
     sent = 0
     for job_id, tenant_id, job_type, priority in picks[:max_jobs]:
         with db.session() as session:
-            if not _mark_sent(session, settings, job_id, tenant_id, queue, cap):
+            if not _mark_sent(session, settings, job_id, tenant_id, queue, cap, priority):
                 continue  # another releaser sent it, or the tenant reached its cap meanwhile
         if not _send_or_unmark(db, celery, settings, job_id, job_type, priority):
             break

@@ -93,6 +93,7 @@ class WorkerRuntime:
         # Alive from now on: a job this process claims is re-run soon after it dies.
         self.heartbeat = Heartbeat(self._db, ",".join(self.queues),
                                    self.settings.heartbeat_interval_s).start()
+        log.info("event=process_ready pid=%d queues=%s", os.getpid(), ",".join(self.queues))
 
     def require_models(self) -> ModelRegistry:
         if self.models is None:

@@ -144,7 +144,9 @@ class Stack:
             if worker.concurrency == 0:
                 continue  # loads no model
             replaced = worker.count("Process 'ForkPoolWorker-")
-            worker.wait_for_log("event=model_loaded kind=embedding", timeout=timeout,
+            # Set up, not only loaded: a process still setting up its families takes no job,
+            # though its parent may already have reserved one for it.
+            worker.wait_for_log("event=process_ready", timeout=timeout,
                                 times=worker.concurrency + replaced)
 
     def stop(self) -> None:
