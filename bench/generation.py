@@ -83,10 +83,13 @@ def require_device(device: str) -> None:
     import torch
 
     if device == "cuda" and not torch.cuda.is_available():
+        why = ("is a CPU-only build: install a CUDA build of torch in the venv" if
+               torch.version.cuda is None else
+               f"(CUDA {torch.version.cuda}) sees no CUDA device on this machine")
         raise SystemExit(
-            f"--device cuda: torch {torch.__version__} (CUDA build: {torch.version.cuda}) sees "
-            "no CUDA device on this machine. Run it where a GPU is lent (bench/gpu.sh), or "
-            "use --device cpu to run the same code path on the CPU at small sizes.")
+            f"--device cuda: torch {torch.__version__} {why}. Run it where a GPU is lent "
+            "(bench/gpu.sh), or use --device cpu to run the same code path on the CPU at "
+            "small sizes.")
 
 
 def _products(count: int) -> list[dict]:
