@@ -184,5 +184,5 @@ def batcher_stats(log: Path) -> tuple[int, int, float]:
 
 def stats_between(before: tuple[int, int, float], after: tuple[int, int, float]) -> dict:
     steps, rows, seconds = (a - b for a, b in zip(after, before, strict=True))
-    return {"steps": steps, "rows_per_step": rows / steps if steps else 0.0,
+    return {"steps": steps, "row_steps": rows, "rows_per_step": rows / steps if steps else 0.0,
             "steps_per_s": steps / seconds if seconds else 0.0}
