@@ -3,13 +3,15 @@ join, deadlines are kept, and a row's text does not depend on its batch-mates.""
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 
 import pytest
 
 from tests.support.processes import wait_for
 from worker.generation.continuous import ContinuousBatcher, DeadlineExceeded
-from worker.generation.engine import GenerationRequest
+from worker.generation.engine import BatchingGenerator, GenerationRequest
 from worker.generation.prompts import REWRITE_FACT, option_values
 
 pytestmark = pytest.mark.slow
@@ -48,7 +50,18 @@ def test_same_seed_same_text_alone_and_with_batch_mates(generator):
     assert max(o.batch_size for o in together) > 1
 
 
-def test_short_rows_finish_while_a_long_row_runs_on(generator):
+def _logs_rows_per_step(caplog, expected: float) -> None:
+    """The batcher's last event=batcher_stats line says `expected` rows per step (it is
+    written by the batcher thread just after the step that set the last result)."""
+    def logged() -> bool:
+        found = re.findall(r"event=batcher_stats steps=\d+ row_steps=\d+ step_s=[\d.]+ "
+                           r"rows_per_step=([\d.]+)", caplog.text)
+        return bool(found) and abs(float(found[-1]) - expected) < 0.01
+    wait_for(logged, 30, interval=0.05, what=f"event=batcher_stats rows_per_step={expected}")
+
+
+def test_short_rows_finish_while_a_long_row_runs_on(generator, caplog):
+    caplog.set_level(logging.INFO, logger="vitrine.batcher")
     batcher = ContinuousBatcher(generator, max_batch_size=8)
     long = batcher.submit(_rewrite("Write a long story about a lighthouse keeper.", 1,
                                    tokens=160, one_sentence=False, temperature=0.0))
@@ -59,6 +72,25 @@ def test_short_rows_finish_while_a_long_row_runs_on(generator):
         assert not long.done(), "a short row waited for the long one"
     assert long.result(timeout=300).tokens > max(f.result().tokens for f in short)
     assert batcher.mean_rows_per_step > 1
+    # The batch drained: its totals are in the log for benchmarks and operators to read.
+    _logs_rows_per_step(caplog, batcher.mean_rows_per_step)
+
+
+def test_a_static_batch_counts_only_rows_still_writing(generator, caplog):
+    """In a static batch a finished row is padding until the longest ends: 4 rows with
+    budgets of 3, 6, 12 and 24 tokens fill well under 4 rows per step on average."""
+    caplog.set_level(logging.INFO, logger="vitrine.batcher")
+    batcher = BatchingGenerator(generator, max_batch_size=4, max_wait_ms=200)
+    prompt = "Write a long story about a lighthouse keeper."
+    futures = [batcher.submit(_rewrite(prompt, i, tokens=t, one_sentence=False,
+                                       temperature=0.0)) for i, t in enumerate((3, 6, 12, 24))]
+    outputs = [f.result(timeout=300) for f in futures]
+    assert {o.batch_size for o in outputs} == {4}
+    written = sum(o.tokens for o in outputs)
+    assert batcher.stats["steps"] >= max(o.tokens for o in outputs)
+    assert written <= batcher.stats["row_steps"] <= written + 4
+    assert 1 < batcher.mean_rows_per_step < 3
+    _logs_rows_per_step(caplog, batcher.mean_rows_per_step)
 
 
 def test_the_earliest_deadline_is_admitted_first(generator):

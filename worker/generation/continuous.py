@@ -34,6 +34,7 @@ from worker.generation.engine import (
     GenerationOutput,
     GenerationRequest,
     _sample_rows,
+    log_stats,
     whole_sentences,
 )
 from worker.models.generation import Generator
@@ -41,6 +42,9 @@ from worker.models.generation import Generator
 log = logging.getLogger("vitrine.batcher")
 
 PROGRESS_EVERY_S = 0.2
+# How often a busy batcher logs its cumulative counters (event=batcher_stats); it also logs
+# each time the batch drains, so a reader of the log sees the totals after every burst.
+STATS_EVERY_S = 10.0
 
 
 @dataclass
@@ -80,7 +84,7 @@ class ContinuousBatcher:
         self._logits: torch.Tensor | None = None
         # Decode steps per second, smoothed: what deadline checks estimate with.
         self.steps_per_s = 0.0
-        self.stats = {"steps": 0, "row_steps": 0}
+        self.stats = {"steps": 0, "row_steps": 0, "step_s": 0.0}
         self._thread = threading.Thread(target=self._serve, name="batcher", daemon=True)
         self._thread.start()
 
@@ -103,7 +107,7 @@ class ContinuousBatcher:
     # --- the model thread ---------------------------------------------------------------
 
     def _serve(self) -> None:
-        last_progress = 0.0
+        last_progress = last_stats = 0.0
         while True:
             admitted = self._take_waiting(block=not self._rows)
             if admitted:
@@ -120,12 +124,17 @@ class ContinuousBatcher:
                     row.request.future.set_exception(exc)
                 self._rows, self._cache, self._mask, self._logits = [], None, None, None
                 continue
-            rate = 1 / max(time.perf_counter() - started, 1e-6)
+            elapsed = time.perf_counter() - started
+            self.stats["step_s"] += elapsed
+            rate = 1 / max(elapsed, 1e-6)
             self.steps_per_s = rate if not self.steps_per_s else 0.9 * self.steps_per_s + \
                 0.1 * rate
             if time.monotonic() - last_progress >= PROGRESS_EVERY_S:
                 last_progress = time.monotonic()
                 self._report_progress()
+            if not self._rows or time.monotonic() - last_stats >= STATS_EVERY_S:
+                last_stats = time.monotonic()
+                log_stats(self.stats)
 
     def _take_waiting(self, block: bool) -> list[tuple[GenerationRequest, float]]:
         """Waiting prompts for the free slots, earliest deadline first; expired ones fail."""

@@ -157,6 +157,16 @@ class _ProgressReporter(StoppingCriteria):
         return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
 
+def log_stats(stats: dict) -> None:
+    """Cumulative decode counters of a batcher, for benchmarks and operators reading the
+    log: `rows_per_step` is how full the batch stays (rows still writing per decode step)."""
+    steps = stats["steps"]
+    log.info("event=batcher_stats steps=%d row_steps=%d step_s=%.2f rows_per_step=%.2f "
+             "steps_per_s=%.2f", steps, stats["row_steps"], stats["step_s"],
+             stats["row_steps"] / steps if steps else 0.0,
+             steps / stats["step_s"] if stats["step_s"] else 0.0)
+
+
 class BatchingGenerator:
     """Owns the batching thread; `generate()` is safe to call from many task threads."""
 
@@ -166,6 +176,9 @@ class BatchingGenerator:
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_wait_ms / 1000
         self._queue: queue.Queue[GenerationRequest] = queue.Queue()
+        # Decode steps run, and rows still writing summed over them: a finished row in a
+        # static batch is padding until the longest row ends, so it does not count.
+        self.stats = {"steps": 0, "row_steps": 0, "step_s": 0.0}
         self._thread = threading.Thread(target=self._serve, name="batcher", daemon=True)
         self._thread.start()
 
@@ -237,6 +250,8 @@ class BatchingGenerator:
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=eos_id,
         )
+        elapsed = time.perf_counter() - started
+        steps = output.shape[1] - prompt_length
         results = []
         for row, request in enumerate(batch):
             generated = output[row, prompt_length:].tolist()
@@ -256,4 +271,13 @@ class BatchingGenerator:
             metrics.generation_batch_size.observe(result.batch_size)
             if elapsed > 0:
                 metrics.generation_tokens_per_s.observe(result.tokens / elapsed)
+        # A row is in the batch up to and including the step that ended it (its end of turn).
+        self.stats["steps"] += steps
+        self.stats["row_steps"] += sum(min(r.tokens + 1, steps) for r in results)
+        self.stats["step_s"] += elapsed
+        log_stats(self.stats)
         return results
+
+    @property
+    def mean_rows_per_step(self) -> float:
+        return self.stats["row_steps"] / self.stats["steps"] if self.stats["steps"] else 0.0
