@@ -104,9 +104,12 @@ def _leads(item: dict[str, Any], shopper: dict[str, Any],
 
 def _pitch(plan: ItemPlan, sentences: list[Part], leads: list[str], limit: int,
            language: str, with_second: bool, variant: int) -> list[Part]:
-    """The parts of the best pitch within `limit` characters: with a link if any fits."""
-    for lead in leads:
-        for sentence in sentences:
+    """The parts of the best pitch within `limit` characters: with a link if any fits.
+    The item's own name is the last thing shortened: every shorter way of naming the
+    shopper's item is tried with a sentence before that sentence gives way to one with a
+    shorter item name (a pitch that cuts the product it sells reads wrong)."""
+    for sentence in sentences:
+        for lead in leads:
             text = phrases.joined(lead, sentence.text, language, plan.names())
             if len(text) <= limit:
                 # Each part as it reads in the pitch (the audit keeps the model's own text).
@@ -138,6 +141,11 @@ def render(parts: list[Part], language: str) -> str:
     else:
         text, rest = parts[0].text, parts[1:]
     return " ".join([text, *(p.text for p in rest)])
+
+
+def _named(name: str, lead: str) -> str:
+    """The form of the shopper's item name the lead uses (it may be shortened)."""
+    return next((n for n in phrases.name_variants(name) if n in lead), name)
 
 
 def _same_sentence(verified: str, shown: str) -> bool:
@@ -230,7 +238,8 @@ def write_pitches(job_input: dict[str, Any], models: GenerationModels,
             "title": plan.item["title"], "pitch": pitch,
             "subject": _subject(plan, request.language)
             if request.channel is Channel.EMAIL else None,
-            "because": {"item_id": link["item_id"], "name": plan.item["link_name"],
+            "because": {"item_id": link["item_id"],
+                        "name": _named(plan.item["link_name"], parts[0].text),
                         "event": link["event"], "similarity": link["similarity"]}
             if link else None,
             "interest": tag if parts[0].unit == "because" else None,
