@@ -8,6 +8,7 @@ import hashlib
 import json
 import uuid
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from flask import Blueprint, current_app, g, request, url_for
 from sqlalchemy import delete, func, select, tuple_, update
@@ -144,6 +145,17 @@ def _view_with_position(session, job: Job) -> dict:
     return job_view(job) | lanes.where_is(session, get_settings(), job)
 
 
+def _database_cannot_take_jobs(exc: OperationalError) -> NoReturn:
+    """503 with the hint a client needs: nothing was stored, the same key is safe."""
+    if contention(exc):
+        raise exc  # the database is up: 409 or 503 database_busy (api.errors)
+    current_app.logger.error("event=db_unavailable error=%s",
+                             str(exc.orig).splitlines()[0] if exc.orig else exc)
+    raise ApiError(503, "unavailable",
+                   "the database cannot take jobs right now; retry with the same "
+                   "Idempotency-Key") from None
+
+
 @bp.post("")
 @documented("Submit a job", status=202, answer="accepted; Location names the job",
             schema="Job", body="JobSubmission",
@@ -154,8 +166,11 @@ def create_job():
     """Validate, record, then enqueue: the committed row is the record of the job."""
     body = require_object(json_body())
     envelope, job_input = _validate_submission(body)
-    with get_db().session() as session:  # 429 before anything is stored
-        admission = get_limiter().admit(session, g.tenant_id, envelope.priority)
+    try:
+        with get_db().session() as session:  # 429 before anything is stored
+            admission = get_limiter().admit(session, g.tenant_id, envelope.priority)
+    except OperationalError as exc:
+        _database_cannot_take_jobs(exc)
     job_input = _as_stored(envelope.type, job_input)
     key = _idempotency_key()
     # Only a replay needs it; hashing every body cost 3 % of a submission's CPU.
@@ -189,13 +204,7 @@ def create_job():
             raise
         return _accepted(earlier, replayed=True, headers=admission.headers)
     except OperationalError as exc:
-        if contention(exc):
-            raise  # the database is up: 409 or 503 database_busy (api.errors)
-        current_app.logger.error("event=db_unavailable error=%s",
-                                 str(exc.orig).splitlines()[0] if exc.orig else exc)
-        raise ApiError(503, "unavailable",
-                       "the database cannot take jobs right now; retry with the same "
-                       "Idempotency-Key") from None
+        _database_cannot_take_jobs(exc)
     if replayed:
         return _accepted(job, replayed=True, headers=admission.headers)
     metrics.jobs_submitted.labels(job.type).inc()
