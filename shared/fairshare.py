@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from itertools import zip_longest
 
 from celery import Celery
@@ -41,6 +42,16 @@ QUEUED, RUNNING = JobStatus.QUEUED.value, JobStatus.RUNNING.value
 def lane_types(settings: Settings, queue: str) -> list[str]:
     """The job types that run on `queue`."""
     return sorted(t for t, q in settings.routes.items() if q == queue)
+
+
+def on_lane(settings: Settings, queue: str, job=Job):
+    """SQL: the job's current step runs on `queue` (its first step on its type's queue, a
+    later step of a multi-step type on that step's queue), so a personalised job counts
+    against its tenant's cpu cap while it ranks and against the gpu cap while it writes."""
+    first = and_(job.type.in_(lane_types(settings, queue)), job.step.is_(None))
+    later = [and_(job.type == t.name, job.step == step.name)
+             for t in settings.job_types.values() for step in t.steps if step.queue == queue]
+    return or_(first, *later)
 
 
 def in_flight_condition(job=Job):
@@ -67,7 +78,7 @@ def _under_cap(settings: Settings, queue: str, tenant_id, cap: int,
     types = lane_types(settings, queue)
     other = aliased(Job)
     count = (select(func.count()).select_from(other)
-             .where(other.tenant_id == tenant_id, other.type.in_(types),
+             .where(other.tenant_id == tenant_id, on_lane(settings, queue, other),
                     in_flight_condition(other))
              .scalar_subquery())
     if priority is None:
@@ -111,8 +122,9 @@ def submit(db: Database, celery: Celery, settings: Settings, job: Job) -> bool:
 
 
 def release(db: Database, celery: Celery, settings: Settings, queue: str,
-            max_jobs: int = 500) -> int:
-    """Send held jobs on `queue` of every tenant under its cap; returns how many were sent."""
+            max_jobs: int = 500, on_send_failure: Callable[[], None] | None = None) -> int:
+    """Send held jobs on `queue` of every tenant under its cap; returns how many were sent
+    (`on_send_failure` is called when the broker refused one: the rest wait for later)."""
     types = lane_types(settings, queue)
     if not types:
         return 0
@@ -126,7 +138,7 @@ def release(db: Database, celery: Celery, settings: Settings, queue: str,
             return 0
         busy = dict(session.execute(
             select(Job.tenant_id, func.count()).where(
-                Job.tenant_id.in_(tenants), Job.type.in_(types), in_flight_condition())
+                Job.tenant_id.in_(tenants), on_lane(settings, queue), in_flight_condition())
             .group_by(Job.tenant_id)).all())
         per_tenant: list[list] = []
         for tenant_id in tenants:
@@ -146,6 +158,8 @@ def release(db: Database, celery: Celery, settings: Settings, queue: str,
             if not _mark_sent(session, settings, job_id, tenant_id, queue, cap, priority):
                 continue  # another releaser sent it, or the tenant reached its cap meanwhile
         if not _send_or_unmark(db, celery, settings, job_id, job_type, priority):
+            if on_send_failure is not None:
+                on_send_failure()
             break
         sent += 1
     if sent:

@@ -91,8 +91,12 @@ def _queue_depths(celery: Celery) -> dict[str, int]:
 
 def _resend_queued(db, settings, celery, now, report: SweepReport) -> None:
     # Never sent (held for fair share, or the broker was down): released in turn.
+    def refused() -> None:
+        report.send_failures += 1
+
     for queue in JOB_QUEUES:
-        report.resent_queued += fairshare.release(db, celery, settings, queue)
+        report.resent_queued += fairshare.release(db, celery, settings, queue,
+                                                  on_send_failure=refused)
     cutoff = now - timedelta(seconds=settings.requeue_after_s)
     # A job sent long ago whose queue still holds messages is most likely waiting behind a
     # backlog, not lost: re-sending it would only pile duplicates onto that backlog. Once

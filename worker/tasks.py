@@ -70,7 +70,8 @@ def register_job_task(app: Celery, runtime: WorkerRuntime, job_type: JobType,
         try:
             outcome = runner.run(job_id, name, runtime.handler(name, step), step=step)
         finally:  # a slot of this tenant (or another's) is free: send the next held jobs
-            _release_held(runtime, runtime.settings.queue_for(name))
+            # (of the lane this step ran on: a hand-off frees the first step's lane too)
+            _release_held(runtime, runtime.settings.queue_for(name, step))
         if outcome in {"succeeded", "failed"}:
             record_finished(runtime.database(), job_id)
         if outcome == "failed" and runner.failure is not None:
