@@ -13,7 +13,7 @@ from shared.catalogs import find_catalog
 from shared.models import CatalogEvent
 from shared.recommenders import job_is_running, store_model
 from shared.schemas.catalogs import TrainRecommenderInput
-from worker.contract import InvalidJobInput, JobContext, Outcome, parse_input
+from worker.contract import InvalidJobInput, JobCanceled, JobContext, Outcome, parse_input
 from worker.recommendation import training
 from worker.recommendation.cooccurrence import read_sequences
 from worker.recommendation.index import load_index
@@ -72,7 +72,7 @@ def train_recommender(job_input: dict[str, Any], _models: None, context: JobCont
         context.report_progress({"phase": "validating"}, force=True)
         choice = training.choose_blend(fitted.model, index, data.training, data.validation,
                                        request.seed)
-    except training.Canceled:
+    except (training.Canceled, JobCanceled):  # its own check, or a progress report's
         log.info("event=training_canceled job_id=%s", context.job_id)
         return Outcome(result={"canceled": True})  # the runner discards it: job is canceled
     blend = {"text": choice.blend.text, "cooccurrence": choice.blend.cooccurrence,
