@@ -68,7 +68,7 @@ def train_recommender(job_input: dict[str, Any], _models: None, context: JobCont
     try:
         fitted = training.fit(data.training, data.validation, index, config, budget_s=budget,
                               max_epochs=request.max_epochs, seed=request.seed,
-                              on_step=progress)
+                              on_step=progress, patience=request.patience)
         context.report_progress({"phase": "validating"}, force=True)
         choice = training.choose_blend(fitted.model, index, data.training, data.validation,
                                        request.seed)

@@ -73,7 +73,7 @@ class Fitted:
 def fit(training: list[list[int]], validation: list[tuple[list[int], int]],
         index: CatalogIndex, config: SequentialConfig, *, budget_s: float, max_epochs: int,
         seed: int, on_step: Callable[[dict], None] = lambda progress: None,
-        clock: Callable[[], float] = time.monotonic) -> Fitted:
+        clock: Callable[[], float] = time.monotonic, patience: int = PATIENCE) -> Fitted:
     """Train until validation NDCG stops improving, max_epochs, or the time budget; the
     best epoch's weights are kept. `on_step` sees progress and may raise Canceled.
 
@@ -112,7 +112,7 @@ def fit(training: list[list[int]], validation: list[tuple[list[int], int]],
         if clock() - started > budget_s:
             stopped = "time_budget"
             break
-        if epoch - best_epoch >= PATIENCE:
+        if epoch - best_epoch >= patience:
             stopped = "converged"
             break
     if best_state is not None:
