@@ -29,11 +29,13 @@ RECENT_WINDOW = timedelta(minutes=10)
 
 def throughput(session: Session, settings: Settings, queue: str,
                now: datetime | None = None) -> float | None:
-    """Jobs per second the lane finished lately (its last 50 finishes in 10 minutes), or
+    """Jobs per second the lane ran lately (its last 50 finishes in 10 minutes), or
     None when it finished fewer than two."""
     now = now or utcnow()
+    # Jobs a worker ran (a queued job canceled before it started says nothing of the rate).
     finishes = session.scalars(
         select(Job.finished_at).where(Job.type.in_(lane_types(settings, queue)),
+                                      Job.started_at.is_not(None),
                                       Job.finished_at >= now - RECENT_WINDOW)
         .order_by(Job.finished_at.desc()).limit(RECENT_FINISHES)).all()
     if len(finishes) < 2:
