@@ -189,20 +189,27 @@ def record_events(session: Session, catalog: Catalog, events: list[ShopperIntera
     return len(events)
 
 
+def _require_items(session: Session, tenant_id: uuid.UUID, catalog_name: str,
+                   field: str, item_ids: list[str | None], message: str) -> None:
+    """404 for a catalog the tenant does not have; 422 naming each `input.<field>[i].item_id`
+    that is not one of its items (None: the entry names no catalog item)."""
+    catalog = find_catalog(session, tenant_id, catalog_name)
+    if catalog is None:
+        raise InputProblem(404, f"no catalog {catalog_name!r}",
+                           [{"path": "input.catalog_id", "problem": "no such catalog"}])
+    unknown = _unknown_items(session, catalog, [i for i in item_ids if i])
+    details = [{"path": f"input.{field}[{n}].item_id",
+                "problem": f"no item {item_id!r} in catalog {catalog.name!r}"}
+               for n, item_id in enumerate(item_ids) if item_id in unknown]
+    if details:
+        raise InputProblem(422, message, details[:20])
+
+
 def check_personalised(session: Session, tenant_id: uuid.UUID,
                        request: PersonalisedRecommendationsInput) -> None:
-    """404 for a catalog the tenant does not have, 422 for event item ids not in it (a pitch
-    may name them, so they must be the catalog's)."""
-    catalog = find_catalog(session, tenant_id, request.catalog_id)
-    if catalog is None:
-        raise InputProblem(404, f"no catalog {request.catalog_id!r}",
-                           [{"path": "input.catalog_id", "problem": "no such catalog"}])
-    unknown = _unknown_items(session, catalog, [e.item_id for e in request.events if e.item_id])
-    details = [{"path": f"input.events[{i}].item_id",
-                "problem": f"no item {e.item_id!r} in catalog {catalog.name!r}"}
-               for i, e in enumerate(request.events) if e.item_id in unknown]
-    if details:
-        raise InputProblem(422, "events name unknown items", details[:20])
+    """The catalog and every event's item must be the tenant's (a pitch may name them)."""
+    _require_items(session, tenant_id, request.catalog_id, "events",
+                   [e.item_id for e in request.events], "events name unknown items")
 
 
 def erase_shopper(session: Session, catalog: Catalog, shopper_id: str) -> int:
@@ -225,16 +232,8 @@ def check_recommendation(session: Session, tenant_id: uuid.UUID,
         if details:
             raise InputProblem(422, "history names unknown items", details[:20])
         return
-    catalog = find_catalog(session, tenant_id, request.catalog_id)
-    if catalog is None:
-        raise InputProblem(404, f"no catalog {request.catalog_id!r}",
-                           [{"path": "input.catalog_id", "problem": "no such catalog"}])
-    unknown = _unknown_items(session, catalog, [h.item_id for h in request.history if h.item_id])
-    details = [{"path": f"input.history[{i}].item_id",
-                "problem": f"no item {h.item_id!r} in catalog {catalog.name!r}"}
-               for i, h in enumerate(request.history) if h.item_id in unknown]
-    if details:
-        raise InputProblem(422, "history names unknown items", details[:20])
+    _require_items(session, tenant_id, request.catalog_id, "history",
+                   [h.item_id for h in request.history], "history names unknown items")
 
 
 def check_training(session: Session, tenant_id: uuid.UUID,
