@@ -25,7 +25,7 @@ def _events(stack, job_id: str) -> list[str]:
 
 
 def test_both_steps_run_and_the_second_sees_what_the_first_handed_over(stack, receiver):
-    receiver.script("/steps")
+    receiver.script("/steps", 200)
     job = stack.run("diag_two_step", {"first_seconds": 0.3, "second_seconds": 0.3,
                                       "echo": {"n": 1}}, timeout=60,
                     webhook={"url": receiver.url("/steps"), "events": ["started", "completed"]})
