@@ -6,8 +6,6 @@ so a job of a batch costs a fraction of a POST /v1/jobs (bench/batches.py measur
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import uuid
@@ -19,6 +17,7 @@ from sqlalchemy import insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from api.batch_lines import CheckedLines, check_lines, read_request
+from api.cursors import decode_cursor, encode_cursor
 from api.errors import ApiError
 from api.jobs import MAX_IDEMPOTENCY_KEY, _check_webhook_url, _idempotency_key, parse_id
 from api.longpoll import WAIT_PARAMETER, wait_seconds, wait_until
@@ -292,22 +291,6 @@ def retry_batch(batch_id: str):
     return submit(checked, retry_of=batch.id, batch_id=new_id, now=now)
 
 
-def _encode_cursor(batch: Batch) -> str:
-    raw = json.dumps([batch.created_at.isoformat(), str(batch.id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, batch_id = json.loads(raw)
-        return datetime.fromisoformat(created), uuid.UUID(batch_id)
-    except (ValueError, TypeError, binascii.Error):
-        raise ApiError(422, "validation_error", "cursor is invalid",
-                       [{"path": "query:cursor",
-                         "problem": "use the next_cursor of a previous page"}]) from None
-
-
 @bp.get("")
 @documented("List batches, newest first", answer="a page of batches", schema=BatchList,
             parameters=[query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
@@ -322,7 +305,7 @@ def list_batches():
                        [{"path": "query:limit", "problem": f"must be 1-{MAX_PAGE}"}])
     query_ = select(Batch).where(Batch.tenant_id == g.tenant_id)
     if cursor := request.args.get("cursor"):
-        created, last_id = _decode_cursor(cursor)
+        created, last_id = decode_cursor(cursor)
         query_ = query_.where(tuple_(Batch.created_at, Batch.id) < tuple_(created, last_id))
     query_ = query_.order_by(Batch.created_at.desc(), Batch.id.desc()).limit(limit + 1)
     with get_db().session() as session:
@@ -330,4 +313,6 @@ def list_batches():
         page, more = found[:limit], len(found) > limit
         by_batch = rules.counts(session, [b.id for b in page])
         views = [rules.batch_view(b, by_batch[b.id]) for b in page]
-    return {"batches": views, "next_cursor": _encode_cursor(page[-1]) if more else None}
+    last = page[-1] if more else None
+    return {"batches": views,
+            "next_cursor": encode_cursor(last.created_at, last.id) if last else None}

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import NoReturn
 
 from flask import Blueprint, current_app, g, request, url_for
@@ -15,6 +13,7 @@ from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from api.body import json_body, require_object
+from api.cursors import decode_cursor, encode_cursor
 from api.errors import ApiError, validated
 from api.limits import get_limiter
 from api.longpoll import WAIT_PARAMETER, is_terminal_view, wait_seconds, wait_until
@@ -285,22 +284,6 @@ def erase_job(job_id: str):
         return job_view(load_job(session, job_id))
 
 
-def _encode_cursor(job: Job) -> str:
-    raw = json.dumps([job.created_at.isoformat(), str(job.id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, job_id = json.loads(raw)
-        return datetime.fromisoformat(created), uuid.UUID(job_id)
-    except (ValueError, TypeError, binascii.Error):
-        raise ApiError(422, "validation_error", "cursor is invalid",
-                       [{"path": "query:cursor",
-                         "problem": "use the next_cursor of a previous page"}]) from None
-
-
 def _query_problem(name: str, problem: str) -> ApiError:
     return ApiError(422, "validation_error", f"query parameter {name} is invalid",
                     [{"path": f"query:{name}", "problem": problem}])
@@ -333,11 +316,11 @@ def list_jobs():
     if not 1 <= limit <= MAX_PAGE:
         raise _query_problem("limit", f"must be between 1 and {MAX_PAGE}")
     if cursor := args.get("cursor"):
-        created, last_id = _decode_cursor(cursor)
+        created, last_id = decode_cursor(cursor)
         query = query.where(tuple_(Job.created_at, Job.id) < tuple_(created, last_id))
     query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
     with get_db().session() as session:
         jobs = list(session.scalars(query))
     page, more = jobs[:limit], len(jobs) > limit
     return {"jobs": [job_view(j) for j in page],
-            "next_cursor": _encode_cursor(page[-1]) if more else None}
+            "next_cursor": encode_cursor(page[-1].created_at, page[-1].id) if more else None}
