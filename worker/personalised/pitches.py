@@ -25,7 +25,7 @@ from shared.schemas.personalised import (
 from worker.contract import JobContext, Outcome, parse_input
 from worker.generation import candidates
 from worker.generation.candidates import Generation, PromptSpec
-from worker.generation.compose import verify_generations
+from worker.generation.compose import Piece, verify_generations
 from worker.generation.facts import FactSheet
 from worker.generation.models import GenerationModels
 from worker.generation.prompts import INTRODUCE_PRODUCT, option_values
@@ -37,20 +37,6 @@ from worker.personalised import phrases
 TEMPERATURE = 0.7
 CHARS_PER_WORD = 6.5  # English product copy, spaces and punctuation included
 LINK_ALLOWANCE = 45  # characters a "Because you bought the X: " lead usually takes
-
-
-@dataclass
-class Part:
-    text: str
-    source: str  # model | template
-    unit: str
-    support: float | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        out = {"text": self.text, "source": self.source, "unit": self.unit}
-        if self.support is not None:
-            out["support"] = round(self.support, 3)
-        return out
 
 
 @dataclass
@@ -71,22 +57,22 @@ class ItemPlan:
 
 
 def _item_sentences(plan: ItemPlan, generations: list[Generation], tone: str, language: str,
-                    variant: int) -> list[Part]:
+                    variant: int) -> list[Piece]:
     """Sentences that introduce the item, best first: verified model sentences that name
     it (most supported first), then template openings with shorter and shorter names."""
     must = plan.must_name()
     kept = sorted((v for g in generations if g.key == plan.key for v in g.verdicts
                    if v.kept and any(n.lower() in v.text.lower() for n in must)),
                   key=lambda v: -v.support)
-    parts = [Part(v.text, "model", "opening", v.support) for v in kept]
+    parts = [Piece(v.text, "model", "opening", v.support) for v in kept]
     template = opening(plan.facts, tone, language, variant)
     if template:
-        parts.append(Part(template, "template", "opening"))
+        parts.append(Piece(template, "template", "opening"))
     for short in phrases.name_variants(plan.facts.name)[1:]:
         shorter = dataclasses.replace(plan.facts, name=short)
         text = opening(shorter, tone, language, variant)
         if text:
-            parts.append(Part(text, "template", "opening"))
+            parts.append(Piece(text, "template", "opening"))
     return parts
 
 
@@ -102,8 +88,8 @@ def _leads(item: dict[str, Any], shopper: dict[str, Any],
     return [], None
 
 
-def _pitch(plan: ItemPlan, sentences: list[Part], leads: list[str], limit: int,
-           language: str, with_second: bool, variant: int) -> list[Part]:
+def _pitch(plan: ItemPlan, sentences: list[Piece], leads: list[str], limit: int,
+           language: str, with_second: bool, variant: int) -> list[Piece]:
     """The parts of the best pitch within `limit` characters: with a link if any fits.
     The item's own name is the last thing shortened: every shorter way of naming the
     shopper's item is tried with a sentence before that sentence gives way to one with a
@@ -115,26 +101,26 @@ def _pitch(plan: ItemPlan, sentences: list[Part], leads: list[str], limit: int,
                 # Each part as it reads in the pitch (the audit keeps the model's own text).
                 shown = dataclasses.replace(sentence, text=phrases.after_colon(
                     sentence.text, language, plan.names()))
-                first = [Part(lead, "template", "because"), shown]
+                first = [Piece(lead, "template", "because"), shown]
                 return _with_second(plan, first, text, limit, with_second, variant)
     for sentence in sentences:
         if len(sentence.text) <= limit:
             return _with_second(plan, [sentence], sentence.text, limit, with_second, variant)
     shortest = phrases.name_variants(plan.facts.name)[-1][: limit - 1].rstrip()
-    return [Part(f"{shortest}.", "template", "opening")]
+    return [Piece(f"{shortest}.", "template", "opening")]
 
 
-def _with_second(plan: ItemPlan, parts: list[Part], text: str, limit: int, wanted: bool,
-                 variant: int) -> list[Part]:
+def _with_second(plan: ItemPlan, parts: list[Piece], text: str, limit: int, wanted: bool,
+                 variant: int) -> list[Piece]:
     if not wanted:
         return parts
     for sentence, _ in fact_sentences(plan.facts, variant)[:3]:
         if len(text) + 1 + len(sentence) <= limit and sentence not in text:
-            return [*parts, Part(sentence, "template", "fact:0")]
+            return [*parts, Piece(sentence, "template", "fact:0")]
     return parts
 
 
-def render(parts: list[Part], language: str) -> str:
+def render(parts: list[Piece], language: str) -> str:
     if parts and parts[0].unit == "because":
         text = f"{parts[0].text}{phrases.COLON.get(language, ': ')}{parts[1].text}"
         rest = parts[2:]
@@ -160,7 +146,7 @@ def _subject(plan: ItemPlan, language: str) -> str:
     return phrases.name_variants(plan.facts.name)[-1][:EMAIL_SUBJECT_LIMIT].rstrip()
 
 
-def _checks(pitch: str, plan: ItemPlan, parts: list[Part], limit: int,
+def _checks(pitch: str, plan: ItemPlan, parts: list[Piece], limit: int,
             history_ids: set[str]) -> dict[str, dict[str, Any]]:
     link = plan.item.get("link")
     named = [link["item_id"]] if link and parts[0].unit == "because" else []
