@@ -18,13 +18,15 @@ holds under concurrent releases up to the few jobs that race within one statemen
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import zip_longest
 
 from celery import Celery
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from shared.db import Database
@@ -44,14 +46,32 @@ def lane_types(settings: Settings, queue: str) -> list[str]:
     return sorted(t for t, q in settings.routes.items() if q == queue)
 
 
+@dataclass(frozen=True)
+class Lane:
+    """What runs on a queue: job types whose first step runs there, and (type, step) pairs
+    of later steps that do. Hashable, so statements built for a lane can be kept."""
+
+    queue: str
+    types: tuple[str, ...]
+    steps: tuple[tuple[str, str], ...]
+
+
+def lane(settings: Settings, queue: str) -> Lane:
+    return Lane(queue, tuple(lane_types(settings, queue)),
+                tuple((t.name, step.name) for t in settings.job_types.values()
+                      for step in t.steps if step.queue == queue))
+
+
 def on_lane(settings: Settings, queue: str, job=Job):
     """SQL: the job's current step runs on `queue` (its first step on its type's queue, a
     later step of a multi-step type on that step's queue), so a personalised job counts
     against its tenant's cpu cap while it ranks and against the gpu cap while it writes."""
-    first = and_(job.type.in_(lane_types(settings, queue)), job.step.is_(None))
-    later = [and_(job.type == t.name, job.step == step.name)
-             for t in settings.job_types.values() for step in t.steps if step.queue == queue]
-    return or_(first, *later)
+    return _on(lane(settings, queue), job)
+
+
+def _on(shape: Lane, job=Job):
+    first = and_(job.type.in_(shape.types), job.step.is_(None))
+    return or_(first, *(and_(job.type == name, job.step == step) for name, step in shape.steps))
 
 
 def in_flight_condition(job=Job):
@@ -69,35 +89,50 @@ def cap_for(session: Session, settings: Settings, queue: str) -> int | None:
     return max(configured, live_workers(session, settings).get(queue, 0))
 
 
-def _under_cap(settings: Settings, queue: str, tenant_id, cap: int,
-               priority: int | None = None):
-    """SQL: the tenant has fewer than `cap` jobs in flight on `queue`; with `priority`, or
-    fewer than twice the cap while one of its sent jobs waiting on the broker has a lower
-    priority (the broker then runs this one first: no inversion of the tenant's own
-    priorities behind the cap)."""
-    types = lane_types(settings, queue)
+def _under_cap(shape: Lane, with_priority: bool):
+    """SQL: the tenant (:of_tenant) has fewer than :tenant_cap jobs in flight on the lane;
+    with :at_priority, or fewer than twice the cap while one of its sent jobs waiting on the broker
+    has a lower priority (the broker then runs this one first: no inversion of the tenant's
+    own priorities behind the cap)."""
+    tenant_id, cap = bindparam("of_tenant"), bindparam("tenant_cap", type_=Integer)
     other = aliased(Job)
     count = (select(func.count()).select_from(other)
-             .where(other.tenant_id == tenant_id, on_lane(settings, queue, other),
+             .where(other.tenant_id == tenant_id, _on(shape, other),
                     in_flight_condition(other))
              .scalar_subquery())
-    if priority is None:
+    if not with_priority:
         return count < cap
     lower = aliased(Job)
     outranks = (select(lower.id).where(
-        lower.tenant_id == tenant_id, lower.type.in_(types), lower.status == QUEUED,
-        lower.enqueued_at.is_not(None), lower.priority < priority).exists())
+        lower.tenant_id == tenant_id, lower.type.in_(shape.types), lower.status == QUEUED,
+        lower.enqueued_at.is_not(None), lower.priority < bindparam("at_priority")).exists())
     return or_(count < cap, and_(count < 2 * cap, outranks))
+
+
+@functools.lru_cache(maxsize=256)
+def _mark_sent_statement(shape: Lane, capped: bool, with_priority: bool):
+    """The UPDATE that marks a held job sent, built once per lane: building it (aliases and
+    all) cost more CPU than running it, on every submission."""
+    conditions = [Job.id == bindparam("held_job"), Job.status == QUEUED,
+                  Job.enqueued_at.is_(None)]
+    if capped:
+        conditions.append(_under_cap(shape, with_priority))
+    return (update(Job).where(*conditions)
+            .values(enqueued_at=bindparam("sent_now", type_=Job.enqueued_at.type))
+            .execution_options(synchronize_session=False))
 
 
 def _mark_sent(session: Session, settings: Settings, job_id: uuid.UUID, tenant_id,
                queue: str, cap: int | None, priority: int | None = None) -> bool:
     """Mark a held job sent if the tenant is under its cap; True when this call did it."""
-    conditions = [Job.id == job_id, Job.status == QUEUED, Job.enqueued_at.is_(None)]
+    statement = _mark_sent_statement(lane(settings, queue), cap is not None,
+                                     priority is not None)
+    values = {"held_job": job_id, "sent_now": utcnow()}
     if cap is not None:
-        conditions.append(_under_cap(settings, queue, tenant_id, cap, priority))
-    return session.execute(update(Job).where(*conditions).values(enqueued_at=utcnow())
-                           .execution_options(synchronize_session=False)).rowcount == 1
+        values |= {"of_tenant": tenant_id, "tenant_cap": cap}
+        if priority is not None:
+            values["at_priority"] = priority
+    return session.execute(statement, values).rowcount == 1
 
 
 def _send_or_unmark(db: Database, celery: Celery, settings: Settings, job_id: uuid.UUID,
