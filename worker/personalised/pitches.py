@@ -51,6 +51,9 @@ class ItemPlan:
     def names(self) -> set[str]:
         return {w.lower() for w in words(f"{self.facts.name} {self.facts.brand or ''}")}
 
+    def name_variants(self) -> list[str]:
+        return phrases.name_variants(self.facts.name, self.facts.brand)
+
     def must_name(self) -> tuple[str, ...]:
         return tuple(n for n in (self.facts.brand, self.facts.product_type,
                                  self.facts.name.split()[0]) if n)
@@ -68,7 +71,7 @@ def _item_sentences(plan: ItemPlan, generations: list[Generation], tone: str, la
     template = opening(plan.facts, tone, language, variant)
     if template:
         parts.append(Piece(template, "template", "opening"))
-    for short in phrases.name_variants(plan.facts.name)[1:]:
+    for short in plan.name_variants()[1:]:
         shorter = dataclasses.replace(plan.facts, name=short)
         text = opening(shorter, tone, language, variant)
         if text:
@@ -81,7 +84,8 @@ def _leads(item: dict[str, Any], shopper: dict[str, Any],
     """Ways to say why this item, longest first, and the interest tag used (if any)."""
     link = item.get("link")
     if link:
-        return phrases.because(language, link["event"], item["link_name"]), None
+        return phrases.because(language, link["event"], item["link_name"],
+                               item.get("link_brand")), None
     tags = shopper.get("top_tags") or []
     if tags and (leads := phrases.interest(language, tags[0])):
         return leads, tags[0]
@@ -106,16 +110,35 @@ def _pitch(plan: ItemPlan, sentences: list[Piece], leads: list[str], limit: int,
     for sentence in sentences:
         if len(sentence.text) <= limit:
             return _with_second(plan, [sentence], sentence.text, limit, with_second, variant)
-    shortest = phrases.name_variants(plan.facts.name)[-1][: limit - 1].rstrip()
+    shortest = plan.name_variants()[-1]
+    if len(shortest) >= limit:  # no way to say it fits: cut at a word
+        shortest = shortest[: limit - 1].rsplit(" ", 1)[0]
     return [Piece(f"{shortest}.", "template", "opening")]
+
+
+# First words by which a description's sentence shows it goes on about the product.
+ABOUT_THE_ITEM = {"it", "its", "it's", "this", "these", "they", "each", "both", "our"}
+
+
+def _reads_alone(sentence: str, plan: ItemPlan) -> bool:
+    """Whether a sentence of the item's facts reads right after its pitch, out of its
+    description: it names the item (a word of its name, brand or kind) or goes on about it
+    ("It ...", "This ..."); no question, and nothing about something else ("Being a Mom is a
+    full-time job.")."""
+    said = [w.lower() for w in words(sentence)]
+    if not said or sentence.rstrip().endswith("?"):
+        return False
+    names = plan.names() | set((plan.facts.product_type or "").lower().split())
+    return said[0] in ABOUT_THE_ITEM or bool(names & set(said))
 
 
 def _with_second(plan: ItemPlan, parts: list[Piece], text: str, limit: int, wanted: bool,
                  variant: int) -> list[Piece]:
     if not wanted:
         return parts
-    for sentence, _ in fact_sentences(plan.facts, variant)[:3]:
-        if len(text) + 1 + len(sentence) <= limit and sentence not in text:
+    for sentence, _ in fact_sentences(plan.facts, variant):
+        if len(text) + 1 + len(sentence) <= limit and sentence not in text \
+                and _reads_alone(sentence, plan):
             return [*parts, Piece(sentence, "template", "fact:0")]
     return parts
 
@@ -129,9 +152,9 @@ def render(parts: list[Piece], language: str) -> str:
     return " ".join([text, *(p.text for p in rest)])
 
 
-def _named(name: str, lead: str) -> str:
+def _named(name: str, brand: str | None, lead: str) -> str:
     """The form of the shopper's item name the lead uses (it may be shortened)."""
-    return next((n for n in phrases.name_variants(name) if n in lead), name)
+    return next((n for n in phrases.name_variants(name, brand) if n in lead), name)
 
 
 def _same_sentence(verified: str, shown: str) -> bool:
@@ -140,10 +163,10 @@ def _same_sentence(verified: str, shown: str) -> bool:
 
 
 def _subject(plan: ItemPlan, language: str) -> str:
-    for subject in phrases.subjects(language, plan.facts.name):
+    for subject in phrases.subjects(language, plan.facts.name, plan.facts.brand):
         if len(subject) <= EMAIL_SUBJECT_LIMIT:
             return subject
-    return phrases.name_variants(plan.facts.name)[-1][:EMAIL_SUBJECT_LIMIT].rstrip()
+    return plan.name_variants()[-1][:EMAIL_SUBJECT_LIMIT].rstrip()
 
 
 def _checks(pitch: str, plan: ItemPlan, parts: list[Piece], limit: int,
@@ -153,8 +176,8 @@ def _checks(pitch: str, plan: ItemPlan, parts: list[Piece], limit: int,
     return {
         "channel_length": {"passed": len(pitch) <= limit, "chars": len(pitch),
                            "limit": limit, "blocking": True},
-        "names_product": {"passed": any(n.lower() in pitch.lower() for n in
-                                        phrases.name_variants(plan.facts.name)),
+        "names_product": {"passed": any(n.lower() in pitch.lower()
+                                        for n in plan.name_variants()),
                           "blocking": True},
         "history_only": {"passed": set(named) <= history_ids, "named": named,
                          "blocking": True},
@@ -225,7 +248,8 @@ def write_pitches(job_input: dict[str, Any], models: GenerationModels,
             "subject": _subject(plan, request.language)
             if request.channel is Channel.EMAIL else None,
             "because": {"item_id": link["item_id"],
-                        "name": _named(plan.item["link_name"], parts[0].text),
+                        "name": _named(plan.item["link_name"], plan.item.get("link_brand"),
+                                       parts[0].text),
                         "event": link["event"], "similarity": link["similarity"]}
             if link else None,
             "interest": tag if parts[0].unit == "because" else None,
