@@ -79,6 +79,22 @@ def _item_sentences(plan: ItemPlan, generations: list[Generation], tone: str, la
     return parts
 
 
+def _prompt_name(plan: ItemPlan, room: int) -> str:
+    """The name the model is given: the longest way to say it that leaves the sentence room
+    (a model repeats the name it is given, and a sentence longer than the channel is lost)."""
+    fitting = [n for n in plan.name_variants() if len(n) <= max(25, room // 3)]
+    return fitting[0] if fitting else plan.name_variants()[-1]
+
+
+def _prompt_fact(plan: ItemPlan, variant: int, room: int) -> str:
+    """The fact the model restates: the first of the item's leading facts short enough to
+    make a sentence that fits, else the shortest of them."""
+    leading = [source for _, source in fact_sentences(plan.facts, variant)[:3]]
+    if not leading:
+        return plan.facts.title
+    return next((f for f in leading if len(f) <= room), min(leading, key=len))
+
+
 def _leads(item: dict[str, Any], shopper: dict[str, Any],
            language: str) -> tuple[list[str], str | None]:
     """Ways to say why this item, longest first, and the interest tag used (if any)."""
@@ -207,11 +223,11 @@ def write_pitches(job_input: dict[str, Any], models: GenerationModels,
     values = option_values(request.tone, None, request.language)
     max_words = max(10, min(30, int((limit - LINK_ALLOWANCE) / CHARS_PER_WORD)))
     specs = []
+    room = limit - LINK_ALLOWANCE
     for plan in plans:
-        restated = fact_sentences(plan.facts, variant)
-        fact = restated[0][1] if restated else plan.facts.title
+        fact = _prompt_fact(plan, variant, room)
         specs.append(PromptSpec(plan.key, INTRODUCE_PRODUCT,
-                                {**values, "name": plan.facts.name, "fact": fact},
+                                {**values, "name": _prompt_name(plan, room), "fact": fact},
                                 max_words=max_words, source=fact))
     context.report_progress({"state": "generating", "items": len(plans)}, force=True)
     count = settings.candidates_for(models.device)
