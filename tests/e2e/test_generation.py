@@ -271,8 +271,9 @@ def test_a_job_that_cannot_get_its_turn_in_time_fails_early(gen_stack):
                         timeout=120)
     assert job["status"] == "failed" and job["error"]["code"] == "deadline_exceeded"
     assert "decode steps/s" in job["error"]["message"]
+    # Rows still decoding at their deadline are dropped by the batcher, not timed out.
     ended = [gen_stack.wait(j["id"], timeout=120)["error"]["code"] for j in long]
-    assert set(ended) <= {"timeout", "deadline_exceeded"}
+    assert set(ended) == {"deadline_exceeded"}
     started = time.monotonic()
     after = gen_stack.run("diag_generate", {"prompt": "Say hi.", "max_words": 5}, timeout=120)
     assert after["status"] == "succeeded" and time.monotonic() - started < 60

@@ -58,7 +58,7 @@ def shopper_events(sequence: list[str], items: dict[str, dict]) -> list[dict]:
 
 
 def _names(item: dict) -> list[str]:
-    return name_variants(short_name(item["title"], item.get("brand")))
+    return name_variants(short_name(item["title"], item.get("brand")), item.get("brand"))
 
 
 def assert_pitches_are_publishable(result: dict, sequence: list[str], items: dict,

@@ -20,6 +20,7 @@ from worker.generation.prompts import Template
 from worker.generation.verify import Verdict
 
 TOKENS_PER_WORD = 1.6  # English averages ~1.3 tokens a word; leave room for punctuation
+ROW_DEADLINE_MARGIN_S = 2.0  # at most; 10 % of the time left when that is less
 
 
 @dataclass
@@ -77,7 +78,11 @@ def generate(backend, specs: list[PromptSpec], *, candidates: int, temperature: 
     """Every spec x candidate, submitted together; waits within the job's deadline."""
     if temperature <= 0:
         candidates = 1  # greedy candidates would all be the same text
-    deadline = time.monotonic() + context.seconds_left()
+    # Rows get a deadline a little before the job's, so a row still decoding when time runs
+    # out is dropped by the batcher (`deadline_exceeded`, its slot freed) before the wait
+    # below would see the limit and call it a `timeout`.
+    left = context.seconds_left()
+    deadline = time.monotonic() + left - min(ROW_DEADLINE_MARGIN_S, 0.1 * left)
     pending: list[tuple[Generation, Future]] = []
     for spec in specs:
         messages = spec.template.messages(**spec.values)

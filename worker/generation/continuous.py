@@ -223,7 +223,9 @@ class ContinuousBatcher:
         for index in expired:
             row = self._rows[index]
             row.request.future.set_exception(DeadlineExceeded(
-                f"its job's deadline passed after {len(row.generated)} tokens"))
+                f"its job's deadline passed after {len(row.generated)} of its "
+                f"{row.request.max_new_tokens} tokens; the batcher decodes "
+                f"{self.steps_per_s:.1f} steps/s with {len(self._rows)} rows"))
         keep = [i for i in range(len(self._rows)) if i not in set(expired)]
         logits = self._logits[keep] if keep else None
         self._keep(keep)

@@ -171,13 +171,13 @@ def find_product_type(name: str, *texts: str) -> str | None:
         head.pop()
     if len(head) <= 1:  # only the brand is left ("Canon ... Black Twin Pack"): no head
         head = []
-    noun = _last_noun(core)
+    noun = last_product_noun(core)
     if head:
         last = singular(head[-1])
         # Prefer the lexicon's multi-word form when it ends with this word ("bulletin board").
         return noun if noun and noun.split()[-1] == last else last
     for text in (core, *texts):
-        found = _last_noun(text)
+        found = last_product_noun(text)
         if found:
             return found
     return None
@@ -190,7 +190,7 @@ version series model style kit set cream ivory navy beige tan inch inches twin v
 refill refills""".split())
 
 
-def _last_noun(text: str) -> str | None:
+def last_product_noun(text: str) -> str | None:
     """The product noun that ends latest in `text` (longest on ties: "vacuum cleaner")."""
     lowered = " " + " ".join(singular(w) for w in WORD.findall(text.lower())) + " "
     best: tuple[int, str] | None = None

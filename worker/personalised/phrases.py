@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from worker.generation.facts import last_product_noun, singular
+
 BECAUSE = {
     "en": {"purchase": "Because you bought the {name}", "cart": "Because you added the {name} "
            "to your cart", "view": "Because you looked at the {name}"},
@@ -35,27 +37,56 @@ KEEPS_CAPITAL_AFTER_COLON = {"de"}
 COLON = {"fr": " : "}
 
 NAME_JOINERS = {"&", "and", "-", "/", "+", "of", "for", "with", "in", "by", "the", "a"}
+# A size, weight or count ("11\"", "110lbs", "4-Count") is not where a product's name ends.
+MEASUREMENT = re.compile(r"(\d[\"']|\d[\s-]*(lbs?|oz|mm|cm|ft|in|inch|inches|x|count|ct|pk|pack)$"
+                         r"|^x$)", re.I)
 
 
-def name_variants(name: str) -> list[str]:
-    """The name, then shorter leading runs of its words (never ending on a joiner), for
-    channels too short for the whole name."""
-    words = name.split()
+def _core(name: str) -> str:
+    """The name before "with ..." or "for ...": what the product is, not what comes with it."""
+    return re.split(r"\s+(?:for|with|compatible with|fits)\s+", name, maxsplit=1,
+                    flags=re.I)[0]
+
+
+def _ends_on_its_noun(words: list[str]) -> str | None:
+    """The product noun `words` end on ("... Photo Printer" -> "printer"), if any."""
+    noun = last_product_noun(" ".join(words))
+    return noun if noun and noun.split()[-1] == singular(words[-1].lower()) else None
+
+
+def _ends_a_name(cut: list[str], core: list[str]) -> bool:
+    """Whether a shortened name may stop after `cut`: on a model number ("Canon SELPHY
+    CP900") or where the product's own noun ends ("Wilson Jones Binder" from "Wilson Jones
+    Binder with Pockets"), never on a size, a joiner, a letter or an adjective ("... Heavy
+    Duty Round", "... 4530B008 C")."""
+    last = cut[-1].strip(",;:-")
+    if len(last) <= 1 or last.lower() in NAME_JOINERS or MEASUREMENT.search(last):
+        return False
+    if re.search(r"\d", last):
+        return True
+    return cut == core and _ends_on_its_noun(cut) is not None
+
+
+def name_variants(name: str, brand: str | None = None) -> list[str]:
+    """The name, then shorter ways to say it, longest first, for channels too short for the
+    whole name: leading runs of its words that end a name (see `_ends_a_name`), and the
+    brand with the kind of product ("Smead organizer") when the name says both."""
+    words, core = name.split(), _core(name).split()
     variants = [name]
-    for keep in (5, 4, 3, 2):
-        if len(words) > keep:
-            cut = words[:keep]
-            while cut and (cut[-1].lower() in NAME_JOINERS or not re.search(r"\w", cut[-1])):
-                cut.pop()
-            short = " ".join(cut).rstrip(",;:-")
-            if short and short not in variants:
-                variants.append(short)
-    return variants
+    for keep in range(min(len(words) - 1, len(core)), 1, -1):
+        if _ends_a_name(words[:keep], core):
+            variants.append(" ".join(words[:keep]).rstrip(",;:-"))
+    noun = _ends_on_its_noun(core) if core else None
+    if brand and noun and brand.lower() in name.lower() and noun not in brand.lower():
+        variants.append(f"{brand} {noun}")
+    unique = {v.lower(): v for v in reversed(variants) if v}  # the first spelling wins
+    shorter = [v for key, v in unique.items() if key != name.lower()]
+    return [name, *sorted(shorter, key=len, reverse=True)]
 
 
-def because(language: str, event: str, name: str) -> list[str]:
+def because(language: str, event: str, name: str, brand: str | None = None) -> list[str]:
     """"Because you bought the X" with each variant of X, longest first."""
-    return [BECAUSE[language][event].format(name=n) for n in name_variants(name)]
+    return [BECAUSE[language][event].format(name=n) for n in name_variants(name, brand)]
 
 
 def interest(language: str, tag: str) -> list[str]:
@@ -63,8 +94,9 @@ def interest(language: str, tag: str) -> list[str]:
     return [template.format(tag=tag)] if template else []
 
 
-def subjects(language: str, name: str) -> list[str]:
-    return [SUBJECT[language].format(name=n) for n in name_variants(name)] + name_variants(name)
+def subjects(language: str, name: str, brand: str | None = None) -> list[str]:
+    names = name_variants(name, brand)
+    return [SUBJECT[language].format(name=n) for n in names] + names
 
 
 def after_colon(sentence: str, language: str, names: set[str]) -> str:

@@ -51,6 +51,9 @@ class ItemPlan:
     def names(self) -> set[str]:
         return {w.lower() for w in words(f"{self.facts.name} {self.facts.brand or ''}")}
 
+    def name_variants(self) -> list[str]:
+        return phrases.name_variants(self.facts.name, self.facts.brand)
+
     def must_name(self) -> tuple[str, ...]:
         return tuple(n for n in (self.facts.brand, self.facts.product_type,
                                  self.facts.name.split()[0]) if n)
@@ -68,7 +71,7 @@ def _item_sentences(plan: ItemPlan, generations: list[Generation], tone: str, la
     template = opening(plan.facts, tone, language, variant)
     if template:
         parts.append(Piece(template, "template", "opening"))
-    for short in phrases.name_variants(plan.facts.name)[1:]:
+    for short in plan.name_variants()[1:]:
         shorter = dataclasses.replace(plan.facts, name=short)
         text = opening(shorter, tone, language, variant)
         if text:
@@ -76,12 +79,29 @@ def _item_sentences(plan: ItemPlan, generations: list[Generation], tone: str, la
     return parts
 
 
+def _prompt_name(plan: ItemPlan, room: int) -> str:
+    """The name the model is given: the longest way to say it that leaves the sentence room
+    (a model repeats the name it is given, and a sentence longer than the channel is lost)."""
+    fitting = [n for n in plan.name_variants() if len(n) <= max(25, room // 3)]
+    return fitting[0] if fitting else plan.name_variants()[-1]
+
+
+def _prompt_fact(plan: ItemPlan, variant: int, room: int) -> str:
+    """The fact the model restates: the first of the item's leading facts short enough to
+    make a sentence that fits, else the shortest of them."""
+    leading = [source for _, source in fact_sentences(plan.facts, variant)[:3]]
+    if not leading:
+        return plan.facts.title
+    return next((f for f in leading if len(f) <= room), min(leading, key=len))
+
+
 def _leads(item: dict[str, Any], shopper: dict[str, Any],
            language: str) -> tuple[list[str], str | None]:
     """Ways to say why this item, longest first, and the interest tag used (if any)."""
     link = item.get("link")
     if link:
-        return phrases.because(language, link["event"], item["link_name"]), None
+        return phrases.because(language, link["event"], item["link_name"],
+                               item.get("link_brand")), None
     tags = shopper.get("top_tags") or []
     if tags and (leads := phrases.interest(language, tags[0])):
         return leads, tags[0]
@@ -106,16 +126,35 @@ def _pitch(plan: ItemPlan, sentences: list[Piece], leads: list[str], limit: int,
     for sentence in sentences:
         if len(sentence.text) <= limit:
             return _with_second(plan, [sentence], sentence.text, limit, with_second, variant)
-    shortest = phrases.name_variants(plan.facts.name)[-1][: limit - 1].rstrip()
+    shortest = plan.name_variants()[-1]
+    if len(shortest) >= limit:  # no way to say it fits: cut at a word
+        shortest = shortest[: limit - 1].rsplit(" ", 1)[0]
     return [Piece(f"{shortest}.", "template", "opening")]
+
+
+# First words by which a description's sentence shows it goes on about the product.
+ABOUT_THE_ITEM = {"it", "its", "it's", "this", "these", "they", "each", "both", "our"}
+
+
+def _reads_alone(sentence: str, plan: ItemPlan) -> bool:
+    """Whether a sentence of the item's facts reads right after its pitch, out of its
+    description: it names the item (a word of its name, brand or kind) or goes on about it
+    ("It ...", "This ..."); no question, and nothing about something else ("Being a Mom is a
+    full-time job.")."""
+    said = [w.lower() for w in words(sentence)]
+    if not said or sentence.rstrip().endswith("?"):
+        return False
+    names = plan.names() | set((plan.facts.product_type or "").lower().split())
+    return said[0] in ABOUT_THE_ITEM or bool(names & set(said))
 
 
 def _with_second(plan: ItemPlan, parts: list[Piece], text: str, limit: int, wanted: bool,
                  variant: int) -> list[Piece]:
     if not wanted:
         return parts
-    for sentence, _ in fact_sentences(plan.facts, variant)[:3]:
-        if len(text) + 1 + len(sentence) <= limit and sentence not in text:
+    for sentence, _ in fact_sentences(plan.facts, variant):
+        if len(text) + 1 + len(sentence) <= limit and sentence not in text \
+                and _reads_alone(sentence, plan):
             return [*parts, Piece(sentence, "template", "fact:0")]
     return parts
 
@@ -129,9 +168,9 @@ def render(parts: list[Piece], language: str) -> str:
     return " ".join([text, *(p.text for p in rest)])
 
 
-def _named(name: str, lead: str) -> str:
+def _named(name: str, brand: str | None, lead: str) -> str:
     """The form of the shopper's item name the lead uses (it may be shortened)."""
-    return next((n for n in phrases.name_variants(name) if n in lead), name)
+    return next((n for n in phrases.name_variants(name, brand) if n in lead), name)
 
 
 def _same_sentence(verified: str, shown: str) -> bool:
@@ -140,10 +179,10 @@ def _same_sentence(verified: str, shown: str) -> bool:
 
 
 def _subject(plan: ItemPlan, language: str) -> str:
-    for subject in phrases.subjects(language, plan.facts.name):
+    for subject in phrases.subjects(language, plan.facts.name, plan.facts.brand):
         if len(subject) <= EMAIL_SUBJECT_LIMIT:
             return subject
-    return phrases.name_variants(plan.facts.name)[-1][:EMAIL_SUBJECT_LIMIT].rstrip()
+    return plan.name_variants()[-1][:EMAIL_SUBJECT_LIMIT].rstrip()
 
 
 def _checks(pitch: str, plan: ItemPlan, parts: list[Piece], limit: int,
@@ -153,8 +192,8 @@ def _checks(pitch: str, plan: ItemPlan, parts: list[Piece], limit: int,
     return {
         "channel_length": {"passed": len(pitch) <= limit, "chars": len(pitch),
                            "limit": limit, "blocking": True},
-        "names_product": {"passed": any(n.lower() in pitch.lower() for n in
-                                        phrases.name_variants(plan.facts.name)),
+        "names_product": {"passed": any(n.lower() in pitch.lower()
+                                        for n in plan.name_variants()),
                           "blocking": True},
         "history_only": {"passed": set(named) <= history_ids, "named": named,
                          "blocking": True},
@@ -184,11 +223,11 @@ def write_pitches(job_input: dict[str, Any], models: GenerationModels,
     values = option_values(request.tone, None, request.language)
     max_words = max(10, min(30, int((limit - LINK_ALLOWANCE) / CHARS_PER_WORD)))
     specs = []
+    room = limit - LINK_ALLOWANCE
     for plan in plans:
-        restated = fact_sentences(plan.facts, variant)
-        fact = restated[0][1] if restated else plan.facts.title
+        fact = _prompt_fact(plan, variant, room)
         specs.append(PromptSpec(plan.key, INTRODUCE_PRODUCT,
-                                {**values, "name": plan.facts.name, "fact": fact},
+                                {**values, "name": _prompt_name(plan, room), "fact": fact},
                                 max_words=max_words, source=fact))
     context.report_progress({"state": "generating", "items": len(plans)}, force=True)
     count = settings.candidates_for(models.device)
@@ -225,7 +264,8 @@ def write_pitches(job_input: dict[str, Any], models: GenerationModels,
             "subject": _subject(plan, request.language)
             if request.channel is Channel.EMAIL else None,
             "because": {"item_id": link["item_id"],
-                        "name": _named(plan.item["link_name"], parts[0].text),
+                        "name": _named(plan.item["link_name"], plan.item.get("link_brand"),
+                                       parts[0].text),
                         "event": link["event"], "similarity": link["similarity"]}
             if link else None,
             "interest": tag if parts[0].unit == "because" else None,
