@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from api.body import json_body, require_object
 from api.cursors import decode_cursor, encode_cursor
 from api.errors import ApiError, validated
-from api.limits import get_limiter
+from api.limits import Admission, get_limiter
 from api.longpoll import WAIT_PARAMETER, is_terminal_view, wait_seconds, wait_until
 from api.openapi import documented, header, query, ref
 from api.request_ids import request_id
@@ -132,12 +133,13 @@ def _replay(session, key: str, request_hash: str) -> Job | None:
     return job
 
 
-def _accepted(job: Job, *, replayed: bool = False, headers: dict[str, str] | None = None):
+def _accepted(job: Job, view: dict, *, replayed: bool = False,
+              headers: dict[str, str] | None = None):
+    """202 with the job as GET shows it: sent or held, and where it stands."""
     headers = {**(headers or {}), "Location": url_for(".get_job", job_id=job.id)}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
-    with get_db().session() as session:  # as GET shows it: sent or held, and where it stands
-        return _view_with_position(session, session.get(Job, job.id) or job), 202, headers
+    return view, 202, headers
 
 
 def _view_with_position(session, job: Job) -> dict:
@@ -165,11 +167,9 @@ def create_job():
     """Validate, record, then enqueue: the committed row is the record of the job."""
     body = require_object(json_body())
     envelope, job_input = _validate_submission(body)
-    try:
-        with get_db().session() as session:  # 429 before anything is stored
-            admission = get_limiter().admit(session, g.tenant_id, envelope.priority)
-    except OperationalError as exc:
-        _database_cannot_take_jobs(exc)
+    limiter = get_limiter()
+    # The rate is counted once, however often the transaction below is retried.
+    take_once = functools.cache(limiter.take)
     job_input = _as_stored(envelope.type, job_input)
     key = _idempotency_key()
     # Only a replay needs it; hashing every body cost 3 % of a submission's CPU.
@@ -179,9 +179,13 @@ def create_job():
     now = utcnow()
     job_id = uuid.uuid4()
 
-    def record(session) -> tuple[Job, bool]:
+    def record(session) -> tuple[Admission, Job, bool, bool, dict]:
+        """The tenant's limits checked (429 before anything is stored), the job stored,
+        claimed for sending if its tenant is under its cap, and its view (with its place in
+        the lane), all in one transaction."""
+        admission = limiter.admit(session, g.tenant_id, envelope.priority, take=take_once)
         if key and (earlier := _replay(session, key, request_hash)) is not None:
-            return earlier, True
+            return admission, earlier, True, False, _view_with_position(session, earlier)
         job = Job(
             id=job_id, tenant_id=g.tenant_id, type=envelope.type, status=JobStatus.QUEUED,
             priority=admission.priority, input=job_input,
@@ -191,26 +195,31 @@ def create_job():
             request_id=request_id(),
         )
         session.add(job)
-        return job, False
+        session.flush()
+        # Sent now if the tenant is under its in-flight cap; otherwise held in the database
+        # and released in turn with other tenants' jobs (or by the sweeper once the broker
+        # is back).
+        claimed = fairshare.claim_send(session, get_settings(), job)
+        return admission, job, False, claimed, _view_with_position(session, job)
 
     try:
-        job, replayed = in_transaction(record)
+        admission, job, replayed, claimed, view = in_transaction(record)
     except IntegrityError:
         # Another request with the same key won the race; answer as its replay.
         with get_db().session() as session:
             earlier = _replay(session, key, request_hash) if key else None
-        if earlier is None:
-            raise
-        return _accepted(earlier, replayed=True, headers=admission.headers)
+            if earlier is None:
+                raise
+            view = _view_with_position(session, earlier)
+        return _accepted(earlier, view, replayed=True)
     except OperationalError as exc:
         _database_cannot_take_jobs(exc)
     if replayed:
-        return _accepted(job, replayed=True, headers=admission.headers)
+        return _accepted(job, view, replayed=True, headers=admission.headers)
     metrics.jobs_submitted.labels(job.type).inc()
-    # Sent now if the tenant is under its in-flight cap; otherwise held in the database and
-    # released in turn with other tenants' jobs (or by the sweeper once the broker is back).
-    fairshare.submit(get_db(), get_celery(), get_settings(), job)
-    return _accepted(job, headers=admission.headers)
+    if claimed:
+        fairshare.send_claimed(get_db(), get_celery(), get_settings(), job)
+    return _accepted(job, view, headers=admission.headers)
 
 
 def parse_id(value: str, what: str = "job") -> uuid.UUID:

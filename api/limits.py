@@ -3,8 +3,11 @@ ceiling. The defaults are settings; an operator overrides them per tenant with
 `flask --app api tenant set-limits` (shared.tenant_limits).
 
 The rate is counted by the `limits` library in Redis (shared by every API process) as a
-moving window of BURST submissions over BURST/RATE seconds: a tenant may send BURST at once
-and RATE per second after that, the shape of a token bucket. Answers carry the RateLimit
+sliding window of BURST submissions over BURST/RATE seconds: a tenant may send BURST at once
+and RATE per second after that, the shape of a token bucket. The sliding window counter
+(this window's count plus the last one's, weighted by how much of it still overlaps) costs
+two counters per tenant whatever BURST is; an exact moving window keeps one entry per
+submission and re-counts them on every request, which grew with BURST. Answers carry the RateLimit
 headers (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`, `RateLimit-Policy`);
 a refusal is a 429 with `Retry-After`. If Redis cannot be reached the rate is not enforced
 (the quota, counted in the database, still is): a broker outage must not stop submissions
@@ -17,12 +20,13 @@ import logging
 import math
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
 from limits import RateLimitItemPerSecond
 from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 from sqlalchemy import func, select
 
 from api.errors import ApiError
@@ -54,17 +58,21 @@ class SubmissionLimiter:
         self.settings = settings
         self._storage = storage_from_string(
             settings.broker_url, socket_connect_timeout=0.3, socket_timeout=0.5)
-        self._limiter = MovingWindowRateLimiter(self._storage)
+        self._limiter = SlidingWindowCounterRateLimiter(self._storage)
 
     @staticmethod
     def rate_item(limits: EffectiveLimits) -> RateLimitItemPerSecond:
         window = max(1, round(limits.submit_burst / limits.submit_rate))
         return RateLimitItemPerSecond(limits.submit_burst, window)
 
-    def admit(self, session, tenant_id: uuid.UUID, requested_priority: int) -> Admission:
-        """Count one submission of the tenant, or raise a 429 saying which limit and when."""
+    def admit(self, session, tenant_id: uuid.UUID, requested_priority: int,
+              take: Callable[[uuid.UUID, EffectiveLimits], dict[str, str]] | None = None
+              ) -> Admission:
+        """Count one submission of the tenant, or raise a 429 saying which limit and when.
+        `take` stands in for `self.take` when the caller must count a submission only once
+        (a transaction retried after contention runs this again)."""
         limits = effective_limits(session, self.settings, tenant_id)
-        headers = self._take(tenant_id, limits)
+        headers = (take or self.take)(tenant_id, limits)
         active = session.scalar(select(func.count()).where(
             Job.tenant_id == tenant_id, Job.status.in_(ACTIVE)))
         if active >= limits.max_active_jobs:
@@ -76,7 +84,8 @@ class SubmissionLimiter:
         return Admission(priority=min(requested_priority, limits.max_priority),
                          headers=headers)
 
-    def _take(self, tenant_id: uuid.UUID, limits: EffectiveLimits) -> dict[str, str]:
+    def take(self, tenant_id: uuid.UUID, limits: EffectiveLimits) -> dict[str, str]:
+        """Count one submission against the tenant's rate; its RateLimit headers."""
         item = self.rate_item(limits)
         key = str(tenant_id)
         try:

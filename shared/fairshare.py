@@ -145,14 +145,21 @@ def _send_or_unmark(db: Database, celery: Celery, settings: Settings, job_id: uu
     return False
 
 
-def submit(db: Database, celery: Celery, settings: Settings, job: Job) -> bool:
-    """Send a just-recorded job (enqueued_at NULL) if its tenant is under its cap; True when
-    it was sent, False when it is held (or the broker is down) for a later release."""
+def claim_send(session: Session, settings: Settings, job: Job) -> bool:
+    """In the transaction that records a new job (enqueued_at NULL): mark it sent if its
+    tenant is under its cap. True: the caller sends it once committed (`send_claimed`);
+    False: it is held for a later release."""
     queue = settings.queue_for(job.type)
-    with db.session() as session:
-        cap = cap_for(session, settings, queue)
-        if not _mark_sent(session, settings, job.id, job.tenant_id, queue, cap, job.priority):
-            return False
+    cap = cap_for(session, settings, queue)
+    claimed = _mark_sent(session, settings, job.id, job.tenant_id, queue, cap, job.priority)
+    if claimed:
+        job.enqueued_at = utcnow()  # what the row now says, for the caller's view of it
+    return claimed
+
+
+def send_claimed(db: Database, celery: Celery, settings: Settings, job: Job) -> bool:
+    """Send a job `claim_send` marked, after its commit; False (and held again for the
+    next release or sweep) when the broker is down."""
     return _send_or_unmark(db, celery, settings, job.id, job.type, job.priority)
 
 
