@@ -123,6 +123,7 @@ def test_seo_rules_hold_across_real_office_products(gen_stack):
         assert set(result["sources"]) == {"meta_title", "meta_description", "image_alt",
                                           "keywords", "slug"}
         assert len(result["raw"]) == len(result["generations"]) >= 1  # the model's own lines
+        assert all(r["value"] for r in result["refused"]), result["refused"]  # what it wrote
         assert result["slug"] == _brand_and_title_slug(product)
         # No field is asserted to be the model's: SmolLM2-135M does not write the asked
         # TITLE/DESCRIPTION/KEYWORDS lines (greedy, 0 of these 10; 0 % in the README's copy
