@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -145,3 +145,97 @@ def test_events_after_as_of_are_ignored(stack):
     result = job["result"]
     assert result["events_used"] == 1 and result["events_ignored_after_as_of"] == 2
     assert result["features"]["frequency"] == 1
+
+
+def _orders(last: str, count: int, spend: float) -> list[dict]:
+    """`count` orders of one line each, the last placed at `last` and the rest a day apart
+    before it; every order but the last costs 1.00, the last the rest of `spend`."""
+    placed = datetime.fromisoformat(last)
+    events = []
+    for n in range(count):
+        at = placed - timedelta(days=count - 1 - n)
+        price = round(spend - (count - 1), 2) if n == count - 1 else 1.0
+        events.append({"type": "purchase", "timestamp": at.isoformat().replace("+00:00", "Z"),
+                       "title": "WHITE HANGING HEART T-LIGHT HOLDER", "price": price,
+                       "quantity": 1, "order_id": f"order-{n}"})
+    return events
+
+
+# Shoppers on and just past the documented thresholds (recency 7/30/90/180 days, orders
+# 2/3/5/10, spend 50/200/500/1000), as of UCI_AS_OF (2011-12-10T00:00Z). The scores and
+# segments are worked out by hand from those thresholds and the R x F grid.
+BOUNDARY_SHOPPERS = [
+    # last order,            orders, spend,  r, f, m, segment
+    ("2011-12-03T00:00:00Z", 2, 50.0, 5, 2, 2, "promising"),  # 7.00 days: still 5
+    ("2011-12-02T23:00:00Z", 1, 49.99, 4, 1, 1, "new"),  # 7.04 days: 4
+    ("2011-11-10T00:00:00Z", 3, 200.0, 4, 3, 3, "loyal"),  # 30 days
+    ("2011-11-09T12:00:00Z", 1, 199.99, 3, 1, 2, "promising"),  # 30.5 days
+    ("2011-09-11T00:00:00Z", 5, 500.0, 3, 4, 4, "loyal"),  # 90 days
+    ("2011-09-10T00:00:00Z", 2, 499.99, 2, 2, 3, "about_to_sleep"),  # 91 days
+    ("2011-06-13T00:00:00Z", 10, 1000.0, 2, 5, 5, "at_risk"),  # 180 days
+    ("2011-06-12T12:00:00Z", 1, 999.99, 1, 1, 4, "hibernating"),  # 180.5 days
+    ("2011-12-04T00:00:00Z", 5, 1000.0, 5, 4, 5, "champion"),  # 6 days
+    ("2011-05-01T00:00:00Z", 4, 120.0, 1, 3, 2, "at_risk"),  # long gone, but often
+]
+
+
+@pytest.mark.parametrize(("last", "orders", "spend", "r", "f", "m", "segment"),
+                         BOUNDARY_SHOPPERS)
+def test_rfm_scores_and_segment_at_the_thresholds(stack, last, orders, spend, r, f, m,
+                                                   segment):
+    job = stack.run("user_profile", {"events": _orders(last, orders, spend),
+                                     "as_of": UCI_AS_OF})
+    assert job["status"] == "succeeded", job["error"]
+    features = job["result"]["features"]
+    assert (features["frequency"], features["monetary"]) == (orders, pytest.approx(spend))
+    assert job["result"]["rfm"] == {"segment": segment, "r_score": r, "f_score": f,
+                                    "m_score": m}
+
+
+def test_purchases_without_order_id_are_one_order_per_timestamp(stack):
+    def line(at: str, price: float, quantity: int = 1, order_id: str | None = None) -> dict:
+        event = {"type": "purchase", "timestamp": at, "title": "JUMBO BAG RED RETROSPOT",
+                 "price": price, "quantity": quantity}
+        return event | ({"order_id": order_id} if order_id else {})
+
+    events = [
+        # one basket: three lines at one timestamp, no order_id
+        line("2011-11-01T10:00:00Z", 2.0, 3), line("2011-11-01T10:00:00Z", 4.0),
+        line("2011-11-01T10:00:00Z", 1.0, 2),
+        # a second one a second later is another order
+        line("2011-11-01T10:00:01Z", 10.0),
+        # the same timestamp with two order ids is two orders
+        line("2011-11-11T10:00:00Z", 5.0, order_id="a"),
+        line("2011-11-11T10:00:00Z", 7.0, order_id="b"),
+    ]
+    job = stack.run("user_profile", {"events": events, "as_of": UCI_AS_OF})
+    assert job["status"] == "succeeded", job["error"]
+    features = job["result"]["features"]
+    # Orders: 6 + 4 + 2 = 12, then 10, 5 and 7: four orders, 34 spent, 9 units.
+    assert features["frequency"] == 4
+    assert features["monetary"] == pytest.approx(34.0)
+    assert features["average_order_value"] == pytest.approx(8.5)
+    assert features["units_purchased"] == 9
+    # Gaps between the orders: one second (0.0 days), 10 days less a second, 0 days.
+    assert features["mean_days_between_purchases"] == pytest.approx(3.33, abs=0.011)
+    assert features["median_days_between_purchases"] == pytest.approx(0.0, abs=0.011)
+    assert features["recency_days"] == pytest.approx(28.58, abs=0.011)  # 11-11 10:00 -> 12-10
+
+
+@pytest.mark.parametrize(("edges", "band"), [
+    (None, "mid"),  # the default edges 5 / 25 / 100: 20.00 is at least 5, under 25
+    ([10, 20, 30], "premium"),  # an edge belongs to the band above it
+    ([25, 50, 75], "budget"),
+    ([1, 2, 19.99], "luxury"),
+])
+def test_custom_price_band_edges(stack, edges, band):
+    events = [{"type": "purchase", "timestamp": f"2011-11-0{day}T10:00:00Z", "price": price,
+               "title": "REGENCY CAKESTAND 3 TIER", "order_id": f"o{day}"}
+              for day, price in [(1, 12.0), (2, 20.0), (3, 35.0)]]  # median unit price 20.00
+    job_input = {"events": events, "as_of": UCI_AS_OF}
+    if edges is not None:
+        job_input["price_band_edges"] = edges
+    job = stack.run("user_profile", job_input)
+    assert job["status"] == "succeeded", job["error"]
+    features = job["result"]["features"]
+    assert (features["median_unit_price"], features["price_band"]) == (20.0, band)

@@ -90,6 +90,8 @@ class SeoChooser:
         kept = []
         for keyword in value.split(","):
             keyword = keyword.strip().strip(".\"'#")
+            if not keyword:  # no KEYWORDS line, or an empty slot: nothing written to refuse
+                continue
             problems = keyword_problems(keyword, self.facts)
             if problems:
                 self._refuse("keywords", keyword, problems)
