@@ -17,7 +17,9 @@ from tests.support.events import office_catalog_items, office_sequences
 from tests.support.processes import wait_for
 from tests.support.stack import start_cpu_worker
 
-pytestmark = pytest.mark.slow
+# One backend: what is tested is the worker's matrix and cache, which read the database the
+# same way on both (and each run embeds 1,300 items, ~90 s).
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("own_stack", ["sqlite"], indirect=True)]
 
 CATALOG = "office-ann"
 # More items than the ANN_CANDIDATES (1,000) the HNSW index proposes: its pool is a real
