@@ -19,7 +19,7 @@ from tests.support.events import office_slice
 from tests.support.processes import wait_for
 from tests.support.stack import build_stack, start_gpu_worker
 from worker.generation.facts import short_name
-from worker.personalised.phrases import name_variants
+from worker.personalised.phrases import recognisable_names
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +58,7 @@ def shopper_events(sequence: list[str], items: dict[str, dict]) -> list[dict]:
 
 
 def _names(item: dict) -> list[str]:
-    return name_variants(short_name(item["title"], item.get("brand")), item.get("brand"))
+    return recognisable_names(short_name(item["title"], item.get("brand")), item.get("brand"))
 
 
 def assert_pitches_are_publishable(result: dict, sequence: list[str], items: dict,
@@ -66,6 +66,11 @@ def assert_pitches_are_publishable(result: dict, sequence: list[str], items: dic
     history = set(sequence)
     limit = PITCH_LIMITS[channel]
     kept = {v["text"] for g in result["generations"] for v in g["sentences"] if v["kept"]}
+    # One card per product: no two say the same, nor pitch listings of one name.
+    pitches = [entry["pitch"] for entry in result["items"]]
+    assert len(set(pitches)) == len(pitches), pitches
+    names = [short_name(items[e["id"]]["title"]).lower() for e in result["items"]]
+    assert not any(a in b for i, a in enumerate(names) for b in names[i + 1:]), names
     for entry in result["items"]:
         pitch, item = entry["pitch"], items[entry["id"]]
         assert entry["id"] not in history  # exclude_seen
@@ -76,11 +81,17 @@ def assert_pitches_are_publishable(result: dict, sequence: list[str], items: dic
         if entry["because"]:
             assert entry["because"]["item_id"] in history
             assert entry["because"]["name"] in pitch
+            # Never "Because you bought the X: meet the X" (a colour variant of the same).
+            own = short_name(item["title"], item.get("brand")).lower()
+            named = entry["because"]["name"].lower()
+            assert named not in own and own not in named, pitch
         # Any other catalog item the pitch names must be one of the shopper's own.
+        allowed = [short_name(i["title"], i.get("brand")).lower()
+                   for i in (item, *(items[h] for h in history))]
         for other_id, other in items.items():
-            shortest = _names(other)[-1]
-            if other_id != entry["id"] and len(shortest.split()) >= 3 \
-                    and shortest.lower() in pitch.lower():
+            name = short_name(other["title"], other.get("brand")).lower()
+            if other_id != entry["id"] and len(name.split()) >= 3 and name in pitch.lower() \
+                    and not any(name in mine for mine in allowed):
                 assert other_id in history, (pitch, other["title"])
         source = json.dumps([item, *(items[i] for i in sequence),
                              result["shopper"]["top_tags"]], ensure_ascii=False)

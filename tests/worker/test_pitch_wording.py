@@ -7,9 +7,11 @@ Wilson Jones Heavy Duty Round.", "... 4530B008 C.").
 import pytest
 
 from shared.schemas.generation import Product
-from worker.generation.facts import FactSheet
+from worker.generation.facts import FactSheet, short_name
+from worker.personalised.grounding import ungrounded_words
 from worker.personalised.phrases import name_variants
 from worker.personalised.pitches import ItemPlan, _reads_alone
+from worker.personalised.ranking import _same_name
 
 
 @pytest.mark.parametrize(("name", "brand", "expected"), [
@@ -44,3 +46,26 @@ def test_a_second_sentence_must_be_about_the_item():
     assert not _reads_alone("Tired of lost notes?", plan)
     assert _reads_alone("The planner has a pocket for every family member.", plan)
     assert _reads_alone("It folds flat for travel.", plan)
+
+
+def test_a_quoted_word_inside_a_name_does_not_end_it():
+    assert short_name("Mead Organizher Write 'N Wipe Monthly Undated Dry-Erase Calendar, "
+                      "8.5 x 11 Inches", "Mead") == \
+        "Mead Organizher Write 'N Wipe Monthly Undated Dry-Erase Calendar"
+
+
+def test_a_variant_of_the_same_listing_is_not_a_link():
+    assert _same_name("AT&T 210 Corded Phone", "AT&T 210 Corded Phone, White, 1 Handset")
+    assert _same_name("BIC Round Stic Ball Pen, Blue", "BIC Round Stic Ball Pen, Black, 12")
+    assert not _same_name("Swingline Heavy Duty Staple Remover",
+                          "Swingline Customizable Fashion Stapler, 20 Sheets")
+
+
+def test_a_model_sentence_may_use_only_the_items_words_and_plain_selling_words():
+    facts = FactSheet.from_product(Product(
+        title="Fellowes Binding Machine, Comb, Star+", brand="Fellowes",
+        description="Binds up to 150 sheets. Punches 12 sheets at once."))
+    assert ungrounded_words("Beware of the Fellowes binding machine!", facts) == ["Beware"]
+    assert ungrounded_words("It prints on ebonite.", facts) == ["prints", "ebonite"]
+    assert ungrounded_words("Meet the Fellowes Binding Machine: it binds up to 150 sheets "
+                            "for your home office.", facts) == []

@@ -148,7 +148,8 @@ def short_name(title: str, brand: str | None = None) -> str:
     if len(words) > MAX_NAME_WORDS:
         run = []
         for word in words:
-            if word[:1].isupper() or word[:1].isdigit() or word.lower() in NAME_JOINERS:
+            first = word.lstrip("'\"‘’“”")[:1]  # "Write 'N Wipe": 'N is part of the name
+            if first.isupper() or first.isdigit() or word.lower() in NAME_JOINERS:
                 run.append(word)
             else:
                 break

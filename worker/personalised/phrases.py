@@ -84,6 +84,17 @@ def name_variants(name: str, brand: str | None = None) -> list[str]:
     return [name, *sorted(shorter, key=len, reverse=True)]
 
 
+def recognisable_names(name: str, brand: str | None = None) -> list[str]:
+    """Ways a sentence may name the product so a reader knows which one it is: the
+    `name_variants`, and the name's first three or more words ("BIC For Her" for "BIC For Her
+    Fashion Retractable Ball Pen"): looser than what copy shortens a name to, stricter than
+    the brand alone (a sentence about "BIC pens" may be about any of them)."""
+    words = name.split()
+    runs = [" ".join(words[:keep]) for keep in range(len(words) - 1, 2, -1)
+            if words[keep - 1].lower() not in NAME_JOINERS]
+    return list(dict.fromkeys([*name_variants(name, brand), *runs]))
+
+
 def because(language: str, event: str, name: str, brand: str | None = None) -> list[str]:
     """"Because you bought the X" with each variant of X, longest first."""
     return [BECAUSE[language][event].format(name=n) for n in name_variants(name, brand)]

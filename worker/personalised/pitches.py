@@ -22,7 +22,7 @@ from shared.schemas.personalised import (
     Channel,
     PersonalisedRecommendationsInput,
 )
-from worker.contract import JobContext, Outcome, parse_input
+from worker.contract import JobContext, Outcome, QualityCheckFailed, parse_input
 from worker.generation import candidates
 from worker.generation.candidates import Generation, PromptSpec
 from worker.generation.compose import Piece, verify_generations
@@ -33,6 +33,7 @@ from worker.generation.templates import fact_sentences, opening
 from worker.generation.text import words
 from worker.generation.verify import Verifier
 from worker.personalised import phrases
+from worker.personalised.grounding import ungrounded_words
 
 TEMPERATURE = 0.7
 CHARS_PER_WORD = 6.5  # English product copy, spaces and punctuation included
@@ -54,18 +55,18 @@ class ItemPlan:
     def name_variants(self) -> list[str]:
         return phrases.name_variants(self.facts.name, self.facts.brand)
 
-    def must_name(self) -> tuple[str, ...]:
-        return tuple(n for n in (self.facts.brand, self.facts.product_type,
-                                 self.facts.name.split()[0]) if n)
+    def names_it(self, text: str) -> bool:
+        lowered = text.lower()
+        return any(n.lower() in lowered
+                   for n in phrases.recognisable_names(self.facts.name, self.facts.brand))
 
 
 def _item_sentences(plan: ItemPlan, generations: list[Generation], tone: str, language: str,
                     variant: int) -> list[Piece]:
     """Sentences that introduce the item, best first: verified model sentences that name
     it (most supported first), then template openings with shorter and shorter names."""
-    must = plan.must_name()
     kept = sorted((v for g in generations if g.key == plan.key for v in g.verdicts
-                   if v.kept and any(n.lower() in v.text.lower() for n in must)),
+                   if v.kept and plan.names_it(v.text)),
                   key=lambda v: -v.support)
     parts = [Piece(v.text, "model", "opening", v.support) for v in kept]
     template = opening(plan.facts, tone, language, variant)
@@ -95,16 +96,15 @@ def _prompt_fact(plan: ItemPlan, variant: int, room: int) -> str:
     return next((f for f in leading if len(f) <= room), min(leading, key=len))
 
 
-def _leads(item: dict[str, Any], shopper: dict[str, Any],
-           language: str) -> tuple[list[str], str | None]:
+def _leads(item: dict[str, Any], language: str) -> tuple[list[str], str | None]:
     """Ways to say why this item, longest first, and the interest tag used (if any)."""
     link = item.get("link")
     if link:
         return phrases.because(language, link["event"], item["link_name"],
                                item.get("link_brand")), None
-    tags = shopper.get("top_tags") or []
-    if tags and (leads := phrases.interest(language, tags[0])):
-        return leads, tags[0]
+    tag = item.get("interest")  # one of the shopper's top tags that this item is
+    if tag and (leads := phrases.interest(language, tag)):
+        return leads, tag
     return [], None
 
 
@@ -192,8 +192,7 @@ def _checks(pitch: str, plan: ItemPlan, parts: list[Piece], limit: int,
     return {
         "channel_length": {"passed": len(pitch) <= limit, "chars": len(pitch),
                            "limit": limit, "blocking": True},
-        "names_product": {"passed": any(n.lower() in pitch.lower()
-                                        for n in plan.name_variants()),
+        "names_product": {"passed": plan.names_it(pitch),
                           "blocking": True},
         "history_only": {"passed": set(named) <= history_ids, "named": named,
                          "blocking": True},
@@ -202,6 +201,19 @@ def _checks(pitch: str, plan: ItemPlan, parts: list[Piece], limit: int,
                            "model_sentences": sum(p.source == "model" for p in parts),
                            "blocking": True},
     }
+
+
+def _ground(generations: list[Generation], plan: ItemPlan) -> None:
+    """A kept model sentence with words the item's facts do not hold is not kept (see
+    worker.personalised.grounding); the audit says which words."""
+    for generation in generations:
+        for verdict in generation.verdicts:
+            if verdict.kept and (extra := ungrounded_words(verdict.text, plan.facts)):
+                verdict.problems.append(f"words not in the item's facts: {extra}")
+
+
+def _passed(checks: dict[str, dict[str, Any]]) -> bool:
+    return all(c["passed"] for c in checks.values() if c.get("blocking"))
 
 
 def write_pitches(job_input: dict[str, Any], models: GenerationModels,
@@ -236,19 +248,35 @@ def write_pitches(job_input: dict[str, Any], models: GenerationModels,
         generated = candidates.generate(models.require_generation(), specs, candidates=count,
                                         temperature=TEMPERATURE, seed=seed, context=context)
     context.report_progress({"state": "verifying", "items": len(plans)}, force=True)
-    for plan, spec in zip(plans, specs, strict=True):
-        verify_generations([g for g in generated if g.key == plan.key], plan.verifier,
-                           {spec.key: spec.source}, language=request.language)
+    for done, (plan, spec) in enumerate(zip(plans, specs, strict=True)):
+        mine = [g for g in generated if g.key == plan.key]
+        verify_generations(mine, plan.verifier, {spec.key: spec.source},
+                           language=request.language)
+        _ground(mine, plan)
+        # A cancel is seen here too (the report raises JobCanceled), not only after the last.
+        context.report_progress({"state": "verifying", "items": len(plans), "done": done + 1})
 
     history_ids = {e.item_id for e in request.events if e.item_id}
     shopper = state.get("shopper", {})
     out, model_words, all_words = [], 0, 0
     for plan in plans:
-        leads, tag = _leads(plan.item, shopper, request.language)
+        leads, tag = _leads(plan.item, request.language)
         sentences = _item_sentences(plan, generated, request.tone, request.language, variant)
         parts = _pitch(plan, sentences, leads, limit, request.language,
                        with_second=request.channel is not Channel.PUSH, variant=variant)
+        checks = _checks(render(parts, request.language), plan, parts, limit, history_ids)
+        if not _passed(checks):  # the template's pitch, true by construction, instead
+            parts = _pitch(plan, [p for p in sentences if p.source == "template"], leads,
+                           limit, request.language,
+                           with_second=request.channel is not Channel.PUSH, variant=variant)
         pitch = render(parts, request.language)
+        checks = _checks(pitch, plan, parts, limit, history_ids)
+        if not _passed(checks):
+            raise QualityCheckFailed(
+                f"item {plan.item['id']}: no pitch passes its checks: "
+                f"{sorted(n for n, c in checks.items() if not c['passed'])}",
+                {"item": plan.item["id"], "pitch": pitch, "checks": checks,
+                 "generations": [g.as_dict() for g in generated if g.key == plan.key]})
         for generation in generated:
             if generation.key == plan.key:
                 generation.used = [v.text for v in generation.verdicts for p in parts
@@ -271,7 +299,7 @@ def write_pitches(job_input: dict[str, Any], models: GenerationModels,
             "interest": tag if parts[0].unit == "because" else None,
             "pitch_sources": [p.as_dict() for p in parts],
             "model_share": round(model_here / words_here, 3) if words_here else 0.0,
-            "checks": _checks(pitch, plan, parts, limit, history_ids),
+            "checks": checks,
         })
     source = models.require_generation().source
     waited = started - state["handed_off_at"] if "handed_off_at" in state else None

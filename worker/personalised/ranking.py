@@ -33,6 +33,8 @@ LINK_WEIGHTS = {EventType.PURCHASE: 1.0, EventType.CART: 0.85, EventType.VIEW: 0
 # item in ~30 %; at 0.35-0.45 links read like "a gel pen, because you bought a binder".
 MIN_LINK_SIMILARITY = 0.5
 MAX_RANKING_HISTORY = 500  # what the recommendation input takes
+# Ranked items asked for per item wanted: room to drop listings of one name (_one_per_name).
+OVERFETCH = 3
 TOP_TAGS = 5
 ITEM_TEXT_LIMITS = {"title": 300, "brand": 100, "category": 300, "description": 5000}
 
@@ -86,8 +88,27 @@ def _profile(request: PersonalisedRecommendationsInput, events, known: dict[str,
             "top_tags": [t["tag"] for t in result["interest_tags"]]}
 
 
+def _one_per_name(items: list[dict]) -> list[dict]:
+    """The ranking with listings that copy would call by one name (sizes and colours of one
+    binder) kept once, best first: four cards saying the same pitch are one recommendation."""
+    kept: list[dict] = []
+    for item in items:
+        if not any(_same_name(item["title"], other["title"]) for other in kept):
+            kept.append(item)
+    return kept
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Two listings a pitch would call the same ("Because you bought the AT&T 210 Corded
+    Phone: meet the AT&T 210 Corded Phone")."""
+    a, b = short_name(a).lower(), short_name(b).lower()
+    return a in b or b in a
+
+
 def _links(item_ids: list[str], history: list, index) -> dict[str, dict[str, Any]]:
-    """For each recommended item, the history item its pitch may name (or none)."""
+    """For each recommended item, the history item its pitch may name (or none): the
+    closest by text, weighted by event, that the pitch would not call by the item's own
+    name."""
     candidates = [(event, index.position[event.item_id]) for event in history
                   if event.type in LINK_WEIGHTS and event.item_id in index.position]
     if not candidates:
@@ -100,13 +121,33 @@ def _links(item_ids: list[str], history: list, index) -> dict[str, dict[str, Any
         if position is None:
             continue
         similarity = history_vectors @ index.vectors[position]
-        best = int(np.argmax(similarity * weights))
-        if similarity[best] >= MIN_LINK_SIMILARITY:
+        weighted = similarity * weights
+        for best in np.argsort(-weighted):
+            if similarity[best] < MIN_LINK_SIMILARITY:
+                break
+            title = index.titles[candidates[best][1]]
+            if _same_name(title, index.titles[position]):
+                continue
             event = candidates[best][0]
             links[item_id] = {"item_id": event.item_id, "event": event.type.value,
-                              "title": index.titles[candidates[best][1]],
-                              "similarity": round(float(similarity[best]), 3)}
+                              "title": title, "similarity": round(float(similarity[best]), 3)}
+            break
     return links
+
+
+def _interests(items: list[dict], facts: dict[str, CatalogItem], top_tags: list[str],
+               models: RankingModels) -> dict[str, str]:
+    """For each recommended item, the shopper's interest tag it belongs to (its own best tag
+    in the default taxonomy, when that is one of the shopper's top tags): a pitch may say
+    "for your interest in X" only about an item that is X."""
+    rows = [facts[i["id"]] for i in items if i["id"] in facts]
+    if not rows or not top_tags:
+        return {}
+    taxonomy = models.profiling.taxonomies.get(None)
+    texts = [f"{row.title} ({row.category})" if row.category else row.title for row in rows]
+    best = (models.profiling.embedder.encode(texts) @ taxonomy.vectors.T).argmax(axis=1)
+    return {row.item_id: taxonomy.names[b] for row, b in zip(rows, best, strict=True)
+            if taxonomy.names[b] in top_tags}
 
 
 def _link_fields(link: dict[str, Any] | None, known: dict[str, CatalogItem]) -> dict[str, Any]:
@@ -140,18 +181,20 @@ def rank_for_shopper(job_input: dict[str, Any], models: RankingModels,
     history = [e for e in events if e.type is not EventType.SEARCH
                and (e.item_id in known or (e.title and not e.item_id))][-MAX_RANKING_HISTORY:]
     ranked = recommend({
-        "catalog_id": request.catalog_id, "k": request.k, "exclude_seen": True,
+        "catalog_id": request.catalog_id, "k": request.k * OVERFETCH, "exclude_seen": True,
         "filters": request.filters.model_dump(mode="json"), "diversity": request.diversity,
         "history": [{"item_id": e.item_id, "event": e.type.value} if e.item_id
                     else {"title": e.title, "event": e.type.value} for e in history],
     }, models.recommendation, context).result or {}
-    items = ranked.get("items", [])
+    items = _one_per_name(ranked.get("items", []))[:request.k]
     index = models.recommendation.indexes.get(context.db, catalog_id, catalog_version,
                                               context.settings.ann_min_items)
     links = _links([i["id"] for i in items], history, index)
     facts = _catalog_items(context, catalog_id, {i["id"] for i in items})
+    interests = _interests(items, facts, shopper["top_tags"], models)
     handed = [{**item, "rank": rank, "product": product_facts(facts[item["id"]]),
-               **_link_fields(links.get(item["id"]), known)}
+               **_link_fields(links.get(item["id"]), known),
+               "interest": interests.get(item["id"])}
               for rank, item in enumerate(items, start=1) if item["id"] in facts]
     state = {"items": handed, "shopper": shopper, "strategy": ranked.get("strategy", "popular"),
              "catalog_version": ranked.get("catalog_version", catalog_version),
