@@ -158,8 +158,14 @@ def needs_embedding():
 
 
 def pending_embedding(session: Session, catalog_id: uuid.UUID, limit: int) -> list[CatalogItem]:
+    """The next `limit` items to embed, shortest texts first: each chunk then holds texts of
+    about one length, so the encoder pads little (as it does when it sorts a whole catalog
+    itself; sorting within a chunk only left ~30 % of the throughput on padding)."""
+    length = (func.length(CatalogItem.title)
+              + func.coalesce(func.length(CatalogItem.description), 0))
     return list(session.scalars(select(CatalogItem).where(
-        CatalogItem.catalog_id == catalog_id, needs_embedding()).limit(limit)))
+        CatalogItem.catalog_id == catalog_id, needs_embedding())
+        .order_by(length, CatalogItem.item_id).limit(limit)))
 
 
 def store_embedding(session: Session, catalog_id: uuid.UUID, item_id: str, digest: str,

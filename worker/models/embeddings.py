@@ -35,7 +35,9 @@ class Embedder:
             ) from exc
         log.info("event=model_loaded kind=embedding name=%s device=%s seconds=%.2f",
                  source.name, device, time.perf_counter() - started)
-        return cls(model=model, source=source)
+        # On CPU, 32 texts a batch encoded ~20 % more per second than 64 (2 cores, Office
+        # texts in length order: 83 vs 69 items/s); a GPU wants larger batches.
+        return cls(model=model, source=source, batch_size=128 if device == "cuda" else 32)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
