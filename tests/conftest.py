@@ -126,6 +126,19 @@ def api_only(redis_server, database_factory):
     built.stop()
 
 
+@pytest.fixture(scope="session", params=MARKED_BACKENDS)
+def api_on_both(request, redis_server, database_factory):
+    """`api_only` on SQLite and on PostgreSQL, for API tests that lean on the database
+    (inserts, unique keys, pagination, concurrent requests)."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("api_only")
+        return
+    built = build_stack("postgresql", database_factory("postgresql"),
+                        f"redis://127.0.0.1:{redis_server.port}/10", with_worker=False)
+    yield built
+    built.stop()
+
+
 @pytest.fixture(scope="module", params=MARKED_BACKENDS)
 def own_stack(request, redis_server, database_factory):
     """The API app (no worker) on a database and a Redis db of this test module's own, on

@@ -24,38 +24,38 @@ def _status(server: ApiServer, key: str) -> int:
                         headers={"Authorization": f"Bearer {key}"}).status_code
 
 
-def test_list_shows_prefixes_and_revoke_takes_a_prefix_an_id_or_the_key(api_only):
-    keys = [_flask(api_only.env, "create-api-key", "--tenant", "listed").stdout.strip()
+def test_list_shows_prefixes_and_revoke_takes_a_prefix_an_id_or_the_key(api_on_both):
+    keys = [_flask(api_on_both.env, "create-api-key", "--tenant", "listed").stdout.strip()
             for _ in range(3)]
-    listing = _flask(api_only.env, "list-api-keys", "--tenant", "listed")
+    listing = _flask(api_on_both.env, "list-api-keys", "--tenant", "listed")
     assert listing.returncode == 0, listing.stderr
     assert all(key[:10] in listing.stdout and key not in listing.stdout for key in keys)
     key_id = next(line.split()[0] for line in listing.stdout.splitlines()
                   if keys[1][:10] in line)
     for given in (keys[0][:10], key_id, keys[2]):
-        revoked = _flask(api_only.env, "revoke-api-key", given)
+        revoked = _flask(api_on_both.env, "revoke-api-key", given)
         assert revoked.returncode == 0, revoked.stderr
         assert "revoked" in revoked.stdout
-    after = _flask(api_only.env, "list-api-keys", "--tenant", "listed").stdout.splitlines()[1:]
+    after = _flask(api_on_both.env, "list-api-keys", "--tenant", "listed").stdout.splitlines()[1:]
     assert len(after) == 3 and all(line.split()[-1] != "-" for line in after)
-    missing = _flask(api_only.env, "revoke-api-key", "vt_nothing")
+    missing = _flask(api_on_both.env, "revoke-api-key", "vt_nothing")
     assert missing.returncode != 0 and "no key matches" in missing.stderr
 
 
 @pytest.fixture(scope="module")
-def two_servers(api_only):
+def two_servers(api_on_both):
     """Two API servers (two gunicorn masters, two gevent workers each) on one database."""
-    servers = [ApiServer(api_only.env, name=f"api-{n}") for n in (1, 2)]
+    servers = [ApiServer(api_on_both.env, name=f"api-{n}") for n in (1, 2)]
     yield servers
     for server in servers:
         server.stop()
 
 
-def test_a_revoked_key_is_refused_by_every_api_process_within_a_second(api_only, two_servers):
-    key = _flask(api_only.env, "create-api-key", "--tenant", "revoked-soon").stdout.strip()
+def test_a_revoked_key_is_refused_by_every_api_process_within_a_second(api_on_both, two_servers):
+    key = _flask(api_on_both.env, "create-api-key", "--tenant", "revoked-soon").stdout.strip()
     for server in two_servers:  # warm every worker process's key cache
         assert {_status(server, key) for _ in range(40)} == {200}
-    revoked = _flask(api_only.env, "revoke-api-key", key[:10])
+    revoked = _flask(api_on_both.env, "revoke-api-key", key[:10])
     assert revoked.returncode == 0, revoked.stderr
     time.sleep(1.0)
     statuses = [_status(server, key) for server in two_servers for _ in range(40)]
@@ -64,9 +64,9 @@ def test_a_revoked_key_is_refused_by_every_api_process_within_a_second(api_only,
 
 @pytest.mark.parametrize("query", ["api_key={key}", "limit=2&token={key}", "cursor={key}",
                                    "Authorization=Bearer%20{key}", "key={key}"])
-def test_a_key_in_the_query_string_is_400_and_never_logged(api_only, two_servers, query):
+def test_a_key_in_the_query_string_is_400_and_never_logged(api_on_both, two_servers, query):
     server = two_servers[0]
-    key = api_only.key("leaky")
+    key = api_on_both.key("leaky")
     response = requests.get(f"{server.url}/v1/jobs?{query.format(key=key)}", timeout=10)
     assert response.status_code == 400
     error = response.json()["error"]

@@ -21,15 +21,15 @@ from tests.support.rows import waiting
 EVENT = {"type": "view", "timestamp": "2011-05-01T10:00:00Z", "title": "RED MUG"}
 
 
-def test_create_api_key_command_prints_a_working_key(api_only):
+def test_create_api_key_command_prints_a_working_key(api_on_both):
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "api", "create-api-key", "--tenant", "cli-co"],
-        cwd=ROOT, env=api_only.env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT, env=api_on_both.env, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr
     key = result.stdout.strip()
     assert key.startswith("vt_") and len(key) > 40
-    response = api_only.client.get("/v1/jobs", headers={"Authorization": f"Bearer {key}"})
+    response = api_on_both.client.get("/v1/jobs", headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 200
 
 
