@@ -71,6 +71,8 @@ def main() -> int:
     parser.add_argument("--budget-s", type=float, default=600, help="training time budget")
     parser.add_argument("--max-epochs", type=int, default=200)
     parser.add_argument("--dim", type=int, default=64)
+    parser.add_argument("--patience", type=int, default=training.PATIENCE,
+                        help="epochs without a better validation NDCG before stopping")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--budget-clock", choices=["wall", "cpu"], default="wall",
                         help="cpu: the budget counts this process's CPU seconds (a shared, "
@@ -102,6 +104,7 @@ def main() -> int:
     config = SequentialConfig(text_dim=index.vectors.shape[1], dim=args.dim)
     fitted = training.fit(data.training, data.validation, index, config,
                           budget_s=args.budget_s, max_epochs=args.max_epochs, seed=0,
+                          patience=args.patience,
                           clock=time.process_time if args.budget_clock == "cpu"
                           else time.monotonic)
     choice = training.choose_blend(fitted.model, index, data.training, data.validation, 0)
