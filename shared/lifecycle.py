@@ -119,20 +119,18 @@ def hand_off(session: Session, job_id: uuid.UUID, *, attempts: int, step: str,
 
 
 def record_progress(session: Session, job_id: uuid.UUID, progress: dict[str, Any], *,
-                    event_allowed: bool, reported_at: datetime | None = None
-                    ) -> tuple[bool, bool]:
+                    event_allowed: bool) -> tuple[bool, bool]:
     """Store a running job's progress. Returns (still running, `progress` webhook event
     recorded): the first is False once the job was canceled (or settled elsewhere), which
     tells its handler to stop; an event is recorded only if `event_allowed` and the job's
-    webhook asks for it, stamped `reported_at` (when the handler reported it and the
-    once-a-second rule was applied, not when a busy database let the row in)."""
+    webhook asks for it."""
     written = session.execute(
         update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING.value)
         .values(progress=progress).returning(Job.webhook)
         .execution_options(synchronize_session=False)
     ).all()
     if written and event_allowed and outbox.wants(written[0].webhook, WebhookEvent.PROGRESS):
-        outbox.record_event(session, job_id, WebhookEvent.PROGRESS, now=reported_at)
+        outbox.record_event(session, job_id, WebhookEvent.PROGRESS)
         return True, True
     return bool(written), False
 

@@ -21,7 +21,6 @@ from pydantic import BaseModel, ValidationError
 
 from shared import lifecycle
 from shared.db import Database
-from shared.models import utcnow
 from shared.schemas.base import validation_details
 from shared.settings import Settings
 from worker.models.registry import ModelRegistry
@@ -112,12 +111,10 @@ class JobContext:
         if problem := json_problem(progress, "progress"):
             raise ValueError(f"progress is not storable JSON: {problem}")
         self._last_write, self._last_value = now, progress
-        reported_at = utcnow()
         with self.db.session() as session:
             running, event = lifecycle.record_progress(
                 session, self.job_id, progress,
-                event_allowed=now - self._last_webhook >= PROGRESS_WEBHOOK_INTERVAL_S,
-                reported_at=reported_at)
+                event_allowed=now - self._last_webhook >= PROGRESS_WEBHOOK_INTERVAL_S)
         if event:
             self._last_webhook = now
         if not running:

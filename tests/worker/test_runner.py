@@ -270,13 +270,12 @@ def test_progress_is_written_at_most_four_times_a_second_and_heard_once_a_second
     writes, events = [], []
     real_record = lifecycle.record_progress
 
-    def counting(session, job, progress, *, event_allowed, reported_at):
+    def counting(session, job, progress, *, event_allowed):
         # When the write was decided, not when the database answered: under load a write
         # may take tens of milliseconds, which would blur the one-second spacing measured.
         decided = time.monotonic()
         writes.append(decided)
-        running, heard = real_record(session, job, progress, event_allowed=event_allowed,
-                                     reported_at=reported_at)
+        running, heard = real_record(session, job, progress, event_allowed=event_allowed)
         if heard:
             events.append(decided)
         return running, heard
