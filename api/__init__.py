@@ -19,6 +19,7 @@ from api import (
     services,
     v1,
 )
+from api.lane_facts import LaneFacts
 from shared import logs
 from shared.db import open_database
 from shared.queues import make_celery
@@ -36,7 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     celery = make_celery(settings)
     services.init_app(app, services.ApiServices(
         settings=settings, db=open_database(settings, celery), celery=celery,
-        key_cache=auth.KeyCache()))
+        key_cache=auth.KeyCache(), lane_facts=LaneFacts(settings)))
 
     request_ids.init_app(app)  # first: every response, refused ones too, carries an id
     guards.init_app(app)  # before /v1's own hook (authentication)

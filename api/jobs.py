@@ -20,7 +20,7 @@ from api.limits import Admission, get_limiter
 from api.longpoll import WAIT_PARAMETER, is_terminal_view, wait_seconds, wait_until
 from api.openapi import documented, header, query, ref
 from api.request_ids import request_id
-from api.services import get_celery, get_db, get_job_types, get_settings
+from api.services import get_celery, get_db, get_job_types, get_lane_facts, get_settings
 from api.transactions import in_transaction
 from shared import fairshare, lanes, lifecycle, metrics, tenant_settings
 from shared.catalogs import (
@@ -143,7 +143,9 @@ def _accepted(job: Job, view: dict, *, replayed: bool = False,
 
 
 def _view_with_position(session, job: Job) -> dict:
-    return job_view(job) | lanes.where_is(session, get_settings(), job)
+    facts = get_lane_facts()
+    return job_view(job) | lanes.where_is(
+        session, get_settings(), job, rate_of=lambda queue: facts.rate(session, queue))
 
 
 def _database_cannot_take_jobs(exc: OperationalError) -> NoReturn:
@@ -179,13 +181,16 @@ def create_job():
     now = utcnow()
     job_id = uuid.uuid4()
 
-    def record(session) -> tuple[Admission, Job, bool, bool, dict]:
-        """The tenant's limits checked (429 before anything is stored), the job stored,
-        claimed for sending if its tenant is under its cap, and its view (with its place in
-        the lane), all in one transaction."""
+    def record(session) -> tuple[Admission, Job, bool, bool]:
+        """The tenant's limits checked (429 before anything is stored), the job stored and
+        claimed for sending if its tenant is under its cap, in one transaction. Reads come
+        before the insert: on SQLite the insert takes the file's write lock until commit, and
+        every other API process waits for it."""
         admission = limiter.admit(session, g.tenant_id, envelope.priority, take=take_once)
         if key and (earlier := _replay(session, key, request_hash)) is not None:
-            return admission, earlier, True, False, _view_with_position(session, earlier)
+            return admission, earlier, True, False
+        settings = get_settings()
+        cap = get_lane_facts().cap(session, settings.queue_for(envelope.type))
         job = Job(
             id=job_id, tenant_id=g.tenant_id, type=envelope.type, status=JobStatus.QUEUED,
             priority=admission.priority, input=job_input,
@@ -194,16 +199,14 @@ def create_job():
             created_at=now, enqueued_at=None,  # set when sent (shared.fairshare)
             request_id=request_id(),
         )
-        session.add(job)
-        session.flush()
         # Sent now if the tenant is under its in-flight cap; otherwise held in the database
         # and released in turn with other tenants' jobs (or by the sweeper once the broker
-        # is back).
-        claimed = fairshare.claim_send(session, get_settings(), job)
-        return admission, job, False, claimed, _view_with_position(session, job)
+        # is back). One statement: on SQLite it holds the write lock until the commit.
+        claimed = fairshare.insert_claimed(session, settings, job, cap)
+        return admission, job, False, claimed
 
     try:
-        admission, job, replayed, claimed, view = in_transaction(record)
+        admission, job, replayed, claimed = in_transaction(record)
     except IntegrityError:
         # Another request with the same key won the race; answer as its replay.
         with get_db().session() as session:
@@ -214,12 +217,15 @@ def create_job():
         return _accepted(earlier, view, replayed=True)
     except OperationalError as exc:
         _database_cannot_take_jobs(exc)
-    if replayed:
-        return _accepted(job, view, replayed=True, headers=admission.headers)
-    metrics.jobs_submitted.labels(job.type).inc()
-    if claimed:
-        fairshare.send_claimed(get_db(), get_celery(), get_settings(), job)
-    return _accepted(job, view, headers=admission.headers)
+    if not replayed:
+        metrics.jobs_submitted.labels(job.type).inc()
+        if claimed:
+            fairshare.send_claimed(get_db(), get_celery(), get_settings(), job)
+    # Where it stands, read after the commit: outside the write lock, and an estimate that
+    # other submissions change from one moment to the next anyway.
+    with get_db().session() as session:
+        view = _view_with_position(session, job)
+    return _accepted(job, view, replayed=replayed, headers=admission.headers)
 
 
 def parse_id(value: str, what: str = "job") -> uuid.UUID:

@@ -27,18 +27,14 @@ from flask import current_app
 from limits import RateLimitItemPerSecond
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
-from sqlalchemy import func, select
 
 from api.errors import ApiError
 from api.services import get_settings
-from shared.models import Job
 from shared.settings import Settings
-from shared.status import JobStatus
-from shared.tenant_limits import EffectiveLimits, effective_limits
+from shared.tenant_limits import EffectiveLimits, limits_and_active
 
 log = logging.getLogger("vitrine.limits")
 
-ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 QUOTA_RETRY_AFTER_S = 5
 _KEY = "vitrine.limiter"
 
@@ -71,10 +67,8 @@ class SubmissionLimiter:
         """Count one submission of the tenant, or raise a 429 saying which limit and when.
         `take` stands in for `self.take` when the caller must count a submission only once
         (a transaction retried after contention runs this again)."""
-        limits = effective_limits(session, self.settings, tenant_id)
+        limits, active = limits_and_active(session, self.settings, tenant_id)
         headers = (take or self.take)(tenant_id, limits)
-        active = session.scalar(select(func.count()).where(
-            Job.tenant_id == tenant_id, Job.status.in_(ACTIVE)))
         if active >= limits.max_active_jobs:
             raise TooManyRequests(
                 "active_jobs_quota",

@@ -18,6 +18,7 @@ from shared.settings import Settings
 
 if TYPE_CHECKING:  # api.auth reads the services to authenticate
     from api.auth import KeyCache
+    from api.lane_facts import LaneFacts
 
 _KEY = "vitrine"
 
@@ -28,6 +29,7 @@ class ApiServices:
     db: Database  # with the outbox hook: a cancel's `completed` event goes out on commit
     celery: Celery  # sends by task name; the API never imports the worker
     key_cache: KeyCache
+    lane_facts: LaneFacts  # caps and throughputs a submission reads, once a second
 
 
 def init_app(app: Flask, services: ApiServices) -> None:
@@ -57,6 +59,10 @@ def get_celery() -> Celery:
 
 def get_key_cache() -> KeyCache:
     return _current().key_cache
+
+
+def get_lane_facts() -> LaneFacts:
+    return _current().lane_facts
 
 
 def get_job_types() -> JobTypes:

@@ -35,7 +35,8 @@ def test_bad_lines_are_reported_not_fatal(api_on_both):
     assert sorted(invalid) == [2, 4, 6] and batch["invalid_count"] == 3
     assert invalid[2]["details"][0]["path"] == "input.events[0].price"
     assert invalid[4]["details"][0]["problem"] == "already used on line 1"
-    results = api_on_both.client.get(f"/v1/batches/{batch['id']}/results", headers=api_on_both.auth())
+    results = api_on_both.client.get(f"/v1/batches/{batch['id']}/results",
+                                     headers=api_on_both.auth())
     assert results.mimetype == "application/x-ndjson"
     rows = [json.loads(line) for line in results.get_data(as_text=True).splitlines()]
     assert [r["custom_id"] for r in rows] == ["c0000", "c0002", "c0004", "c0001", "c0000",
@@ -61,7 +62,8 @@ def test_jsonl_upload_and_no_valid_line_is_422(api_on_both):
 
 def test_cancel_ends_the_batch_and_its_jobs(api_on_both):
     batch = _create(api_on_both, [_line(n) for n in range(4)]).json
-    canceled = api_on_both.client.post(f"/v1/batches/{batch['id']}/cancel", headers=api_on_both.auth())
+    canceled = api_on_both.client.post(f"/v1/batches/{batch['id']}/cancel",
+                                       headers=api_on_both.auth())
     assert canceled.status_code == 200
     assert canceled.json["status"] == "canceled"
     assert canceled.json["request_counts"]["canceled"] == 4

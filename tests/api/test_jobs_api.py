@@ -81,7 +81,8 @@ def test_list_is_newest_first_filtered_and_paged(api_on_both):
     queued = api_on_both.client.get("/v1/jobs?status=queued&type=user_profile",
                                  headers=api_on_both.auth(tenant)).json
     assert [j["id"] for j in queued["jobs"]] == list(reversed(ids[1:]))
-    canceled = api_on_both.client.get("/v1/jobs?status=canceled", headers=api_on_both.auth(tenant)).json
+    canceled = api_on_both.client.get("/v1/jobs?status=canceled",
+                                      headers=api_on_both.auth(tenant)).json
     assert [j["id"] for j in canceled["jobs"]] == [ids[0]]
 
 
