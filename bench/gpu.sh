@@ -7,6 +7,8 @@
 # Extra arguments go to step 1 (e.g. --max-words 80). Without CUDA it stops with a message;
 # `python bench/generation.py --device cpu --sizes 1 4 --skip-unbatched` runs the same code
 # on the CPU. Needs the venv (scripts/install) and the offline models; starts Redis if none.
+# A lent GPU machine without Redis, Celery, the GGUF or a network runs bench/gpu_check.sh
+# instead: the bare model against the worker's own batchers in one process, random weights.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 cd "$ROOT"

@@ -77,9 +77,13 @@ class _PerRowSampler(LogitsProcessor):
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor):
         step = input_ids.shape[1] - self.prompt_length
-        # One uniform draw per row from that row's own generator; the rest is vectorised.
+        if self.greedy.device != scores.device:  # once: the scores are on the model's device
+            self.greedy, self.temperatures, self.budgets = (
+                t.to(scores.device) for t in (self.greedy, self.temperatures, self.budgets))
+        # One uniform draw per row from that row's own generator (on the CPU, so a seed gives
+        # the same text on any device); the rest is vectorised where the scores are.
         uniforms = torch.cat([torch.rand(1, generator=g) for g in self.generators])
-        chosen = _sample_rows(scores.float(), self.temperatures, uniforms)
+        chosen = _sample_rows(scores.float(), self.temperatures, uniforms.to(scores.device))
         chosen[self.greedy] = torch.argmax(scores[self.greedy], dim=-1)
         chosen[self.budgets <= step] = self.eos_id
         one_hot = torch.full_like(scores, float("-inf"))
