@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests.support.processes import wait_for
-from worker.generation.continuous import ContinuousBatcher, DeadlineExceeded
+from worker.generation.continuous import ContinuousBatcher, DeadlineExceeded, cache_keyword
 from worker.generation.engine import BatchingGenerator, GenerationRequest
 from worker.generation.prompts import REWRITE_FACT, option_values
 
@@ -125,3 +125,17 @@ def test_a_request_torch_cannot_take_fails_alone(generator):
     with pytest.raises(ValueError, match="Overflow"):
         futures[1].result(timeout=120)
     assert futures[0].result(timeout=120).text and futures[2].result(timeout=120).text
+
+
+def test_the_kv_cache_goes_by_the_name_the_installed_model_takes():
+    """transformers 5.2x calls it `cache`; an older release takes an unknown `cache` into
+    **kwargs and decodes without the prompt, so the name follows the forward's signature."""
+
+    class Older:
+        def forward(self, input_ids=None, past_key_values=None, **kwargs): ...
+
+    class Newer:
+        def forward(self, input_ids=None, cache=None, **kwargs): ...
+
+    assert cache_keyword(Older()) == "past_key_values"
+    assert cache_keyword(Newer()) == "cache"
