@@ -67,7 +67,7 @@ class SequentialCache:
             row = model_version(session, catalog_id, version)
             if row is None:
                 return None
-            config, item_ids = SequentialConfig(**row.config), list(row.item_ids)
+            config, item_ids = SequentialConfig.stored(row.config), list(row.item_ids)
             weights, blend = row.weights, Blend(**row.blend)
         # The text buffer is only needed to train; scoring projects the index's own vectors.
         model = SequentialRecommender.from_bytes(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -35,6 +35,28 @@ BLEND_SHOPPERS = 2000
 # today's blend without the model: if the model does not help, it gets no weight.
 TEXT_GRID = (0.0, 0.1, 0.2, 0.35, 0.5, 0.8)
 CO_GRID = (0.0, 0.1, 0.2, 0.35, 0.5, 0.8, 1.2)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a model is fitted (the architecture is SequentialConfig's); the defaults are what
+    the `train_recommender` job uses. bench/recommendation_sweep.py compares others."""
+
+    learning_rate: float = LEARNING_RATE
+    weight_decay: float = 0.01  # AdamW's, on every weight
+    offset_decay: float | None = None  # the per-item offsets' own; None: weight_decay
+    batch: int = BATCH
+    label_smoothing: float = 0.0
+    patience: int = PATIENCE
+    validation_shoppers: int = EPOCH_VALIDATION_SHOPPERS
+    blend_shoppers: int = BLEND_SHOPPERS
+    bucket: bool = False  # batches of like lengths (fast with SequentialConfig.mask_padding)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+DEFAULT_SETTINGS = Settings()
 
 
 class Canceled(Exception):
@@ -73,28 +95,37 @@ class Fitted:
 def fit(training: list[list[int]], validation: list[tuple[list[int], int]],
         index: CatalogIndex, config: SequentialConfig, *, budget_s: float, max_epochs: int,
         seed: int, on_step: Callable[[dict], None] = lambda progress: None,
-        clock: Callable[[], float] = time.monotonic, patience: int = PATIENCE) -> Fitted:
+        clock: Callable[[], float] = time.monotonic, patience: int | None = None,
+        settings: Settings = DEFAULT_SETTINGS, device: str = "cpu") -> Fitted:
     """Train until validation NDCG stops improving, max_epochs, or the time budget; the
     best epoch's weights are kept. `on_step` sees progress and may raise Canceled.
 
     `clock` measures the budget: wall time for jobs; a benchmark on a shared machine may
-    pass time.process_time to budget the CPU the training itself gets."""
+    pass time.process_time to budget the CPU the training itself gets. `patience`, when
+    given, overrides the settings' own. `device`: where to train (a sweep may use a GPU);
+    the model comes back on the cpu."""
     started = clock()
+    patience = settings.patience if patience is None else patience
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = SequentialRecommender(config, index.vectors)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
+    model = SequentialRecommender(config, index.vectors).to(device)
+    offset_decay = (settings.weight_decay if settings.offset_decay is None
+                    else settings.offset_decay)
+    others = [p for name, p in model.named_parameters() if name != "offset"]
+    optimiser = torch.optim.AdamW(
+        [{"params": others}, {"params": [model.offset], "weight_decay": offset_decay}],
+        lr=settings.learning_rate, weight_decay=settings.weight_decay)
     sample = [validation[i] for i in rng.permutation(len(validation))
-              [:EPOCH_VALIDATION_SHOPPERS]]
+              [:settings.validation_shoppers]]
     best, best_state, best_epoch, steps, stopped = -1.0, None, 0, 0, "max_epochs"
     log: list[dict] = []
     epoch = 0
     for epoch in range(1, max_epochs + 1):
         model.train()
-        chunks = batches(training, config.max_len, BATCH, rng)
+        chunks = batches(training, config.max_len, settings.batch, rng, settings.bucket)
         for step, chunk in enumerate(chunks, 1):
             optimiser.zero_grad()
-            loss = model.loss(chunk)
+            loss = model.loss(chunk.to(device), settings.label_smoothing)
             loss.backward()
             optimiser.step()
             steps += 1
@@ -117,6 +148,7 @@ def fit(training: list[list[int]], validation: list[tuple[list[int], int]],
             break
     if best_state is not None:
         model.load_state_dict(best_state)
+    model = model.cpu()
     _forget_unseen(model, training)
     return Fitted(model.eval(), epoch, steps, best_epoch, stopped, clock() - started, log)
 
@@ -154,11 +186,11 @@ class BlendChoice:
 
 def choose_blend(model: SequentialRecommender, index: CatalogIndex,
                  training: list[list[int]], validation: list[tuple[list[int], int]],
-                 seed: int) -> BlendChoice:
+                 seed: int, shoppers: int = BLEND_SHOPPERS) -> BlendChoice:
     """Blend weights with the best NDCG@10 on held-out last items (co-occurrence learned
     from the training part only), and each signal's own figures there."""
     rng = np.random.default_rng(seed + 1)
-    sample = [validation[i] for i in rng.permutation(len(validation))[:BLEND_SHOPPERS]]
+    sample = [validation[i] for i in rng.permutation(len(validation))[:shoppers]]
     matrix = co_module.build(training, len(index))
     scorer = SequenceScorer(model, np.arange(len(index)), index.vectors)
     grid = [Blend(text, co, 1.0) for text in TEXT_GRID for co in CO_GRID] + [TODAY]
