@@ -96,11 +96,17 @@ def _under_cap(shape: Lane, with_priority: bool):
     has a lower priority (the broker then runs this one first: no inversion of the tenant's
     own priorities behind the cap)."""
     tenant_id, cap = bindparam("of_tenant"), bindparam("tenant_cap", type_=Integer)
-    other = aliased(Job)
-    count = (select(func.count()).select_from(other)
-             .where(other.tenant_id == tenant_id, _on(shape, other),
-                    in_flight_condition(other))
-             .scalar_subquery())
+
+    def count_of(state):
+        other = aliased(Job)
+        return (select(func.count()).select_from(other)
+                .where(other.tenant_id == tenant_id, *state(other), _on(shape, other))
+                .scalar_subquery())
+
+    # In flight = running + sent and waiting, counted apart: each is a short range of
+    # ix_jobs_tenant_status_enqueued, where one OR read every held row of the tenant.
+    count = (count_of(lambda job: (job.status == RUNNING,))
+             + count_of(lambda job: (job.status == QUEUED, job.enqueued_at.is_not(None))))
     if not with_priority:
         return count < cap
     lower = aliased(Job)

@@ -49,7 +49,7 @@ def _statements(types: tuple[str, ...]) -> dict[str, Any]:
             func.count().filter(Job.enqueued_at.is_not(None)),
             func.count().filter(Job.enqueued_at.is_(None)),
             func.count().filter(Job.enqueued_at.is_(None), ahead_in_priority),
-        ).where(Job.status == QUEUED, Job.type.in_(types), Job.id != job_id)
+        ).where(Job.status == QUEUED, Job.type.in_(types))
         .group_by(Job.tenant_id),
         # Jobs a worker ran (a queued job canceled before it started says nothing of the rate).
         "finishes": select(Job.finished_at).where(

@@ -103,7 +103,11 @@ class Job(Base):
         # A batch's lines: counts by status, results by custom_id (unique within the batch).
         UniqueConstraint("batch_id", "custom_id", name="uq_jobs_batch_custom_id"),
         Index("ix_jobs_batch_status", "batch_id", "status"),
-        Index("ix_jobs_tenant_status", "tenant_id", "status"),
+        # A tenant's active jobs (quota) and its jobs in flight (fair share), as index ranges.
+        Index("ix_jobs_tenant_status_enqueued", "tenant_id", "status", "enqueued_at"),
+        # A queued job's place in its lane, counted per tenant from the index alone.
+        Index("ix_jobs_lane_position", "status", "type", "tenant_id", "enqueued_at",
+              "priority", "created_at"),
         Index("ix_jobs_status_finished", "status", "finished_at"),
     )
 
