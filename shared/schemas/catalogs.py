@@ -116,7 +116,7 @@ class TrainRecommenderInput(StrictModel):
     max_epochs: int = Field(200, ge=1, le=1000)
     patience: int = Field(4, ge=1, le=1000, description=(
         "Epochs without a better validation NDCG@10 before training stops early."))
-    dim: int = Field(64, ge=8, le=256, description="Width of the transformer.")
+    dim: int = Field(128, ge=8, le=256, description="Width of the transformer.")
     layers: int = Field(2, ge=1, le=4)
     max_len: int = Field(50, ge=2, le=200, description="Most recent items the model reads.")
     seed: int = Field(0, ge=0, le=2**31 - 1)

@@ -22,7 +22,7 @@ from torch import nn
 @dataclass(frozen=True)
 class SequentialConfig:
     text_dim: int
-    dim: int = 64
+    dim: int = 128
     layers: int = 2
     heads: int = 2
     max_len: int = 50
