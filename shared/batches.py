@@ -108,7 +108,13 @@ def created(session: Session, batch_id: uuid.UUID) -> bool:
 
 
 def finish_if_done(session: Session, batch_id: uuid.UUID) -> bool:
-    """Mark the batch completed if none of its jobs is queued or running any more."""
+    """Mark the batch completed if none of its jobs is queued or running any more.
+
+    One transaction at a time per batch: on PostgreSQL, two of a batch's last jobs ending at
+    once each saw the other still running (read committed) and neither ended the batch,
+    which stayed in_progress for good. The row lock makes the second wait for the first's
+    commit, and its check, a new statement, then sees it. (SQLite writes one at a time.)"""
+    session.execute(select(Batch.id).where(Batch.id == batch_id).with_for_update())
     return _end(session, batch_id, COMPLETED, _no_live_jobs(batch_id))
 
 
