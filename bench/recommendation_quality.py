@@ -215,6 +215,11 @@ def main() -> int:
                              "(shoppers left with 4 or more); 0: the full catalog")
     parser.add_argument("--vectors-cache", type=Path, default=None,
                         help="a .npy file: the item vectors, embedded once and reused")
+    parser.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
+                        help="as the job does, train the chosen model again on every "
+                             "training sequence in full (the validation items too) for the "
+                             "chosen epochs within what is left of the budget; both models "
+                             "are scored")
     args = parser.parse_args()
     import torch
 
@@ -248,6 +253,21 @@ def main() -> int:
     started = time.perf_counter()
     figures = evaluate(office, fitted.model, choice.blend)
     elapsed = time.perf_counter() - started
+    if args.refit:
+        refitted = training.refit(office.training_sequences, index, config, fitted,
+                                  budget_s=args.budget_s - train_seconds, seed=args.seed,
+                                  settings=settings)
+        if refitted is None:
+            print("refit: would not fit in what is left of the budget; the job would keep "
+                  "the validated model")
+        else:
+            print(f"refit on {sum(len(s) for s in office.training_sequences)} interactions: "
+                  f"{refitted.epochs} epochs in {refitted.seconds:.0f}s", flush=True)
+            again = evaluate(office, refitted.model, choice.blend, rankers=(
+                "sequential model only", "model + blend (chosen weights)"))
+            figures["refit: sequential model only"] = again["sequential model only"]
+            figures["refit: model + blend (chosen weights)"] = again[
+                "model + blend (chosen weights)"]
     print(f"\nAmazon Office{' slice' if args.max_item else ''}, leave-last-out, "
           f"{len(office.users)} shoppers, {len(index)} items "
           f"({elapsed / len(office.users) * 1000:.1f} ms per shopper for all rankers)")

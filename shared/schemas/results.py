@@ -178,6 +178,12 @@ class Ranking(ResultModel):
     ndcg_at_10: float
 
 
+class Refit(ResultModel):
+    epochs: int
+    seconds: float
+    interactions: int
+
+
 class TrainRecommenderResult(ResultModel):
     version: int = Field(description="The model's version; recommendation jobs name it.")
     catalog_version: int
@@ -194,6 +200,11 @@ class TrainRecommenderResult(ResultModel):
         description="On the held-out last items: `model`, `text`, `cooccurrence`, `blend` "
                     "(today's text + co-occurrence) and `model_blend` (the chosen weights).")
     blend: dict[str, float] = Field(description="Weights of text, cooccurrence and model.")
+    refit: Refit | None = Field(
+        description="The stored model, trained again on every event (the held-out items "
+                    "too) for `best_epoch` epochs; null when that did not fit in the time "
+                    "budget and the validated model is stored. `validation` describes the "
+                    "validated model.")
 
 
 # generation: every copy result carries its provenance and audit trail

@@ -69,7 +69,11 @@ def test_a_trained_version_is_used_by_the_running_worker_without_a_restart(stack
     assert result["stopped"] in ("converged", "time_budget", "max_epochs")
     assert {"model", "text", "cooccurrence", "blend", "model_blend"} <= set(result["validation"])
     assert set(result["blend"]) == {"text", "cooccurrence", "model"}
-    assert first["progress"]["phase"] in ("training", "validating")
+    # Stored: the model trained again on every event, the held-out ones too, for as many
+    # epochs as validation chose.
+    assert result["refit"]["epochs"] == result["best_epoch"]
+    assert result["refit"]["interactions"] > result["training_interactions"]
+    assert first["progress"]["phase"] in ("training", "validating", "refitting")
 
     workers_before = stack.workers[0].count("event=family_ready family=recommendation")
     after = _recommend(stack, history)

@@ -112,3 +112,22 @@ def test_a_version_stored_before_the_mask_loads_without_it_and_new_ones_have_it(
     fresh = SequentialConfig(text_dim=TEXT_DIM)
     assert fresh.mask_padding is True
     assert SequentialConfig.stored(fresh.as_dict()) == fresh
+
+
+def test_refit_learns_the_held_out_items_too_for_the_chosen_epochs_within_its_budget():
+    rng = np.random.default_rng(2)
+    sequences = [[int(x) for x in rng.integers(0, ITEMS - 5, size=rng.integers(3, 9))]
+                 for _ in range(40)]
+    # The last item of each shopper only ever appears as the held-out one: item ITEMS - 3.
+    sequences = [s + [ITEMS - 3] for s in sequences]
+    data = training.split(sequences)
+    config = SequentialConfig(text_dim=TEXT_DIM, dim=16, layers=1, max_len=8)
+    fitted = training.fit(data.training, data.validation, _index(), config, budget_s=30,
+                          max_epochs=3, seed=0, patience=3)
+    assert torch.count_nonzero(fitted.model.offset[ITEMS - 3]) == 0  # never trained on
+    again = training.refit(sequences, _index(), config, fitted, budget_s=60, seed=0)
+    assert again is not None and again.epochs == fitted.best_epoch
+    assert torch.count_nonzero(again.model.offset[ITEMS - 3]) > 0  # now it was
+    # At the first fit's pace the epochs cannot fit: the validated model is kept.
+    assert training.refit(sequences, _index(), config, fitted,
+                          budget_s=fitted.seconds / fitted.epochs / 10, seed=0) is None

@@ -31,12 +31,12 @@ MIN_SHOPPERS = 3
 class _Progress:
     """Reports training progress and stops training soon after the job is canceled."""
 
-    def __init__(self, context: JobContext) -> None:
-        self.context = context
+    def __init__(self, context: JobContext, phase: str) -> None:
+        self.context, self.phase = context, phase
         self._checked = time.monotonic()
 
     def __call__(self, progress: dict[str, Any]) -> None:
-        self.context.report_progress({"phase": "training", **progress})
+        self.context.report_progress({"phase": self.phase, **progress})
         if time.monotonic() - self._checked >= CANCEL_CHECK_S:
             self._checked = time.monotonic()
             with self.context.db.session() as session:
@@ -64,7 +64,8 @@ def train_recommender(job_input: dict[str, Any], _models: None, context: JobCont
     config = SequentialConfig(text_dim=index.vectors.shape[1], dim=request.dim,
                               layers=request.layers, max_len=request.max_len)
     budget = min(request.time_budget_s, context.seconds_left() * (1 - AFTER_TRAINING_SHARE))
-    progress = _Progress(context)
+    started = time.monotonic()
+    progress = _Progress(context, "training")
     try:
         fitted = training.fit(data.training, data.validation, index, config, budget_s=budget,
                               max_epochs=request.max_epochs, seed=request.seed,
@@ -72,28 +73,39 @@ def train_recommender(job_input: dict[str, Any], _models: None, context: JobCont
         context.report_progress({"phase": "validating"}, force=True)
         choice = training.choose_blend(fitted.model, index, data.training, data.validation,
                                        request.seed)
+        refitted = training.refit(
+            sequences, index, config, fitted, seed=request.seed,
+            budget_s=budget - (time.monotonic() - started),
+            on_step=_Progress(context, "refitting"))
     except (training.Canceled, JobCanceled):  # its own check, or a progress report's
         log.info("event=training_canceled job_id=%s", context.job_id)
         return Outcome(result={"canceled": True})  # the runner discards it: job is canceled
     blend = {"text": choice.blend.text, "cooccurrence": choice.blend.cooccurrence,
              "model": choice.blend.model}
+    # The refit model is what is stored when it finished in time; `validation` describes
+    # the model the epochs and blend were chosen with (the refit one has seen those items).
+    kept = refitted or fitted
+    seconds = fitted.seconds + (refitted.seconds if refitted else 0.0)
+    refit_view = ({"epochs": refitted.epochs, "seconds": round(refitted.seconds, 2),
+                   "interactions": sum(len(s) for s in sequences)} if refitted else None)
     with context.db.session() as session:
         version = store_model(
             session, catalog_id=catalog_id, job_id=context.job_id,
             config=config.as_dict(), item_ids=index.ids, blend=blend,
             metrics={"validation": choice.validation, "epochs": fitted.history,
-                     EVENTS_KEY: events},
-            training_seconds=fitted.seconds, weights=fitted.model.to_bytes())
+                     "refit": refit_view, EVENTS_KEY: events},
+            training_seconds=seconds, weights=kept.model.to_bytes())
     if version is None:
         return Outcome(result={"canceled": True})
     log.info("event=recommender_trained job_id=%s catalog=%s version=%d seconds=%.1f "
-             "ndcg=%s", context.job_id, catalog_id, version, fitted.seconds,
+             "refit=%s ndcg=%s", context.job_id, catalog_id, version, seconds,
+             refit_view is not None,
              choice.validation["model_blend"]["ndcg_at_10"])
     return Outcome(result={
         "version": version, "catalog_version": index.version, "items": len(index),
         "shoppers": len(sequences), "validation_shoppers": choice.shoppers,
         "training_interactions": sum(len(s) for s in data.training),
         "epochs": fitted.epochs, "steps": fitted.steps, "best_epoch": fitted.best_epoch,
-        "stopped": fitted.stopped, "training_seconds": round(fitted.seconds, 2),
-        "validation": choice.validation, "blend": blend,
+        "stopped": fitted.stopped, "training_seconds": round(seconds, 2),
+        "validation": choice.validation, "blend": blend, "refit": refit_view,
     }, model_name="sasrec", model_revision=str(version))
