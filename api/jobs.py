@@ -180,6 +180,7 @@ def create_job():
     ).hexdigest() if key else None
     now = utcnow()
     job_id = uuid.uuid4()
+    admitted: list[Admission] = []  # for the answer to a race lost on the idempotency key
 
     def record(session) -> tuple[Admission, Job, bool, bool]:
         """The tenant's limits checked (429 before anything is stored), the job stored and
@@ -187,6 +188,7 @@ def create_job():
         before the insert: on SQLite the insert takes the file's write lock until commit, and
         every other API process waits for it."""
         admission = limiter.admit(session, g.tenant_id, envelope.priority, take=take_once)
+        admitted.append(admission)
         if key and (earlier := _replay(session, key, request_hash)) is not None:
             return admission, earlier, True, False
         settings = get_settings()
@@ -214,7 +216,7 @@ def create_job():
             if earlier is None:
                 raise
             view = _view_with_position(session, earlier)
-        return _accepted(earlier, view, replayed=True)
+        return _accepted(earlier, view, replayed=True, headers=admitted[-1].headers)
     except OperationalError as exc:
         _database_cannot_take_jobs(exc)
     if not replayed:

@@ -50,6 +50,8 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_job(own_stack):
         client = own_stack.app.test_client()
         barrier.wait(timeout=30)
         response = client.post("/v1/jobs", json=body, headers=headers)
+        # Every answer, a lost race's too, says where the tenant stands on its rate.
+        assert response.headers.get("RateLimit-Limit"), dict(response.headers)
         return (response.status_code, response.json["id"],
                 response.headers.get("Idempotent-Replayed"))
 
