@@ -180,9 +180,9 @@ def create_job():
     ).hexdigest() if key else None
     now = utcnow()
     job_id = uuid.uuid4()
-    admitted: list[Admission] = []  # for the answer to a race lost on the idempotency key
+    admitted: list[Admission] = []  # each attempt's; the last one's headers answer
 
-    def record(session) -> tuple[Admission, Job, bool, bool]:
+    def record(session) -> tuple[Job, bool, bool]:
         """The tenant's limits checked (429 before anything is stored), the job stored and
         claimed for sending if its tenant is under its cap, in one transaction. Reads come
         before the insert: on SQLite the insert takes the file's write lock until commit, and
@@ -190,7 +190,7 @@ def create_job():
         admission = limiter.admit(session, g.tenant_id, envelope.priority, take=take_once)
         admitted.append(admission)
         if key and (earlier := _replay(session, key, request_hash)) is not None:
-            return admission, earlier, True, False
+            return earlier, True, False
         settings = get_settings()
         cap = get_lane_facts().cap(session, settings.queue_for(envelope.type))
         job = Job(
@@ -205,10 +205,10 @@ def create_job():
         # and released in turn with other tenants' jobs (or by the sweeper once the broker
         # is back). One statement: on SQLite it holds the write lock until the commit.
         claimed = fairshare.insert_claimed(session, settings, job, cap)
-        return admission, job, False, claimed
+        return job, False, claimed
 
     try:
-        admission, job, replayed, claimed = in_transaction(record)
+        job, replayed, claimed = in_transaction(record)
     except IntegrityError:
         # Another request with the same key won the race; answer as its replay.
         with get_db().session() as session:
@@ -227,7 +227,7 @@ def create_job():
     # other submissions change from one moment to the next anyway.
     with get_db().session() as session:
         view = _view_with_position(session, job)
-    return _accepted(job, view, replayed=replayed, headers=admission.headers)
+    return _accepted(job, view, replayed=replayed, headers=admitted[-1].headers)
 
 
 def parse_id(value: str, what: str = "job") -> uuid.UUID:

@@ -23,7 +23,6 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from itertools import zip_longest
 
 from celery import Celery
@@ -130,20 +129,18 @@ def _mark_sent_statement(shape: Lane, capped: bool, with_priority: bool):
 
 
 def _mark_sent(session: Session, settings: Settings, job_id: uuid.UUID, tenant_id,
-               queue: str, cap: int | None, priority: int | None = None) -> datetime | None:
-    """Mark a held job sent if the tenant is under its cap; the time it was marked when this
-    call did it, else None."""
+               queue: str, cap: int | None, priority: int | None = None) -> bool:
+    """Mark a held job sent if the tenant is under its cap; True when this call did it."""
     statement = _mark_sent_statement(lane(settings, queue), cap is not None,
                                      priority is not None)
-    sent_at = utcnow()
-    values = {"held_job": job_id, "sent_now": sent_at}
+    values = {"held_job": job_id, "sent_now": utcnow()}
     if cap is not None:
         values |= {"of_tenant": tenant_id, "tenant_cap": cap}
         if priority is not None:
             values["at_priority"] = priority
     # On the connection: the ORM's bulk-update path rebuilt the statement's cache key on
     # every call, the costliest part of a submission's CPU (synchronize_session is off anyway).
-    return sent_at if session.connection().execute(statement, values).rowcount == 1 else None
+    return session.connection().execute(statement, values).rowcount == 1
 
 
 def _send_or_unmark(db: Database, celery: Celery, settings: Settings, job_id: uuid.UUID,

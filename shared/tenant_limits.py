@@ -37,12 +37,17 @@ def _defaults(settings: Settings) -> EffectiveLimits:
 def effective_limits(session: Session, settings: Settings,
                      tenant_id: uuid.UUID) -> EffectiveLimits:
     """The tenant's overrides where set, else the settings' defaults."""
-    defaults = _defaults(settings)
     row = session.get(TenantLimits, tenant_id)
-    if row is None:
-        return defaults
-    return EffectiveLimits(**{name: getattr(row, name) if getattr(row, name) is not None
-                              else getattr(defaults, name) for name in OVERRIDABLE})
+    return _with_defaults(settings, [getattr(row, name) if row else None
+                                     for name in OVERRIDABLE])
+
+
+def _with_defaults(settings: Settings, overrides: list) -> EffectiveLimits:
+    """Each override (in OVERRIDABLE's order) where set, else the setting's default."""
+    defaults = _defaults(settings)
+    return EffectiveLimits(**{
+        name: value if value is not None else getattr(defaults, name)
+        for name, value in zip(OVERRIDABLE, overrides, strict=True)})
 
 
 @functools.cache
@@ -64,10 +69,7 @@ def limits_and_active(session: Session, settings: Settings, tenant_id: uuid.UUID
     # On the connection: a Core statement, and the ORM's execution layer costs more than it.
     active, *overrides = session.connection().execute(_limits_and_active_statement(),
                                                       {"of_tenant": tenant_id}).one()
-    defaults = _defaults(settings)
-    return EffectiveLimits(**{
-        name: value if value is not None else getattr(defaults, name)
-        for name, value in zip(OVERRIDABLE, overrides, strict=True)}), active
+    return _with_defaults(settings, overrides), active
 
 
 class UnknownTenant(Exception):

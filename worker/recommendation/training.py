@@ -136,18 +136,16 @@ def fit(training: list[list[int]], validation: list[tuple[list[int], int]],
                      "best_validation_ndcg_at_10": round(max(best, 0.0), 4)})
             if clock() - started > budget_s:
                 break
-        if not sample:  # a refit: no held-out items, the last epoch is the model
-            log.append({"epoch": epoch, "loss": round(loss.item(), 4)})
+        entry = {"epoch": epoch, "loss": round(loss.item(), 4)}
+        if sample:
+            ndcg = _model_ndcg(model, index, sample)
+            entry["ndcg_at_10"] = round(ndcg, 4)
+            if ndcg > best:
+                best, best_epoch = ndcg, epoch
+                best_state = copy.deepcopy(model.state_dict())
+        else:  # a refit: no held-out items, the last epoch is the model
             best_epoch = epoch
-            if clock() - started > budget_s:
-                stopped = "time_budget"
-                break
-            continue
-        ndcg = _model_ndcg(model, index, sample)
-        log.append({"epoch": epoch, "loss": round(loss.item(), 4), "ndcg_at_10": round(ndcg, 4)})
-        if ndcg > best:
-            best, best_epoch = ndcg, epoch
-            best_state = copy.deepcopy(model.state_dict())
+        log.append(entry)
         if clock() - started > budget_s:
             stopped = "time_budget"
             break
