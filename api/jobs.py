@@ -142,10 +142,14 @@ def _accepted(job: Job, view: dict, *, replayed: bool = False,
     return view, 202, headers
 
 
-def _view_with_position(session, job: Job) -> dict:
+def _view_with_position(session, job: Job, submitted: bool = False) -> dict:
+    """The job's view with its place; a submission's answer counts nothing it can take
+    from the lane's snapshot (shared.lanes)."""
     facts = get_lane_facts()
     return job_view(job) | lanes.where_is(
-        session, get_settings(), job, rate_of=lambda queue: facts.rate(session, queue))
+        session, get_settings(), job, rate_of=lambda queue: facts.rate(session, queue),
+        snapshot_of=lambda queue: facts.snapshot(session, queue),
+        count_released=not submitted)
 
 
 def _database_cannot_take_jobs(exc: OperationalError) -> NoReturn:
@@ -226,7 +230,7 @@ def create_job():
     # Where it stands, read after the commit: outside the write lock, and an estimate that
     # other submissions change from one moment to the next anyway.
     with get_db().session() as session:
-        view = _view_with_position(session, job)
+        view = _view_with_position(session, job, submitted=True)
     return _accepted(job, view, replayed=replayed, headers=admitted[-1].headers)
 
 

@@ -7,11 +7,12 @@ sliding window of BURST submissions over BURST/RATE seconds: a tenant may send B
 and RATE per second after that, the shape of a token bucket. The sliding window counter
 (this window's count plus the last one's, weighted by how much of it still overlaps) costs
 two counters per tenant whatever BURST is; an exact moving window keeps one entry per
-submission and re-counts them on every request, which grew with BURST. Answers carry the RateLimit
-headers (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`, `RateLimit-Policy`);
-a refusal is a 429 with `Retry-After`. If Redis cannot be reached the rate is not enforced
-(the quota, counted in the database, still is): a broker outage must not stop submissions
-the sweeper would deliver later.
+submission and re-counts them on every request, which grew with BURST. The hit and the read
+of the window for the headers share one Redis round trip (api.sliding_window). Answers
+carry the RateLimit headers (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`,
+`RateLimit-Policy`); a refusal is a 429 with `Retry-After`. If Redis cannot be reached the
+rate is not enforced (the quota, counted in the database, still is): a broker outage must
+not stop submissions the sweeper would deliver later.
 """
 
 from __future__ import annotations
@@ -21,15 +22,16 @@ import math
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from flask import current_app
 from limits import RateLimitItemPerSecond
-from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from api.errors import ApiError
 from api.services import get_settings
+from api.sliding_window import OneTripRedisStorage, rate_limit_storage
 from shared.settings import Settings
 from shared.tenant_limits import EffectiveLimits, limits_and_active
 
@@ -52,9 +54,11 @@ class SubmissionLimiter:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._storage = storage_from_string(
+        self._storage = rate_limit_storage(
             settings.broker_url, socket_connect_timeout=0.3, socket_timeout=0.5)
         self._limiter = SlidingWindowCounterRateLimiter(self._storage)
+        self._one_trip = (self._storage.one_trip
+                          if isinstance(self._storage, OneTripRedisStorage) else nullcontext)
 
     @staticmethod
     def rate_item(limits: EffectiveLimits) -> RateLimitItemPerSecond:
@@ -83,8 +87,9 @@ class SubmissionLimiter:
         item = self.rate_item(limits)
         key = str(tenant_id)
         try:
-            allowed = self._limiter.hit(item, "submissions", key)
-            stats = self._limiter.get_window_stats(item, "submissions", key)
+            with self._one_trip():  # the hit and the read (api.sliding_window)
+                allowed = self._limiter.hit(item, "submissions", key)
+                stats = self._limiter.get_window_stats(item, "submissions", key)
         except Exception as exc:  # Redis down: see the module docstring
             log.warning("event=rate_limit_unavailable error=%r", exc)
             return {}

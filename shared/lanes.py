@@ -5,6 +5,16 @@ Estimates, read from the database (the record), not from the broker: a released 
 behind the released jobs of higher priority, or of its priority and older; a held job
 (shared.fairshare) is behind every released job, its tenant's held jobs ahead of it, and,
 as tenants take turns, as many of each other tenant's held jobs plus one.
+
+Held jobs can number in the hundreds of thousands, and counting them row by row on every
+submission and poll made a submission's cost grow with its lane's backlog. So a held job's
+place uses a snapshot of the lane's held jobs per tenant and priority (`LaneSnapshot`, which
+the API keeps a second): every other tenant's share comes from it, and so do the job's own
+tenant's held jobs ahead of it when the job is the newest of its priority the snapshot saw,
+or newer (a submission). For an older job they are counted row by row, up to COUNT_UP_TO;
+past that, estimated from the snapshot. The released jobs, few (the tenants' in-flight
+caps) and the most like to change, are counted on every poll; a submission's answer takes
+the snapshot's, so that a held submission's place runs no statement.
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +39,9 @@ from shared.status import JobStatus
 QUEUED, RUNNING = JobStatus.QUEUED.value, JobStatus.RUNNING.value
 RECENT_FINISHES = 50
 RECENT_WINDOW = timedelta(minutes=10)
+# A tenant's held jobs ahead of an older one of its own are counted row by row up to this
+# many (under a millisecond); past it, the snapshot's estimate (at least this many).
+COUNT_UP_TO = 1000
 
 
 @functools.lru_cache(maxsize=64)
@@ -38,19 +52,30 @@ def _statements(types: tuple[str, ...]) -> dict[str, Any]:
     created_at = bindparam("this_created_at")
     ahead_in_priority = or_(Job.priority > priority,
                             and_(Job.priority == priority, Job.created_at < created_at))
-    released = [Job.status == QUEUED, Job.enqueued_at.is_not(None), Job.type.in_(types),
-                Job.id != job_id]
+    released = [Job.status == QUEUED, Job.type.in_(types), Job.enqueued_at.is_not(None)]
+    # ahead_in_priority is strict: the job itself is never counted ahead of itself.
+    own_held_ahead = select(Job.created_at).where(
+        Job.status == QUEUED, Job.type.in_(types), Job.tenant_id == bindparam("this_tenant"),
+        Job.enqueued_at.is_(None), ahead_in_priority).limit(COUNT_UP_TO).subquery()
     return {
-        "released_ahead": select(func.count()).where(*released, ahead_in_priority),
-        # Per tenant with queued jobs on the lane: its released jobs, its held jobs, and its
-        # held jobs ahead of this one; one statement where three counts were three.
-        "per_tenant": select(
-            Job.tenant_id,
+        "released_ahead": select(func.count()).where(*released, Job.id != job_id,
+                                                     ahead_in_priority),
+        # Index ranges (ix_jobs_lane_released, ix_jobs_lane_position), the second at most
+        # COUNT_UP_TO rows long.
+        "released": select(func.count()).where(*released),
+        "released_and_own_held_ahead": select(
+            select(func.count()).where(*released).scalar_subquery(),
+            select(func.count()).select_from(own_held_ahead).scalar_subquery()),
+        # The snapshot: per tenant and priority, the released jobs, the held ones and the
+        # span of the held ones' submission times.
+        "snapshot": select(
+            Job.tenant_id, Job.priority,
             func.count().filter(Job.enqueued_at.is_not(None)),
             func.count().filter(Job.enqueued_at.is_(None)),
-            func.count().filter(Job.enqueued_at.is_(None), ahead_in_priority),
+            func.min(Job.created_at).filter(Job.enqueued_at.is_(None)),
+            func.max(Job.created_at).filter(Job.enqueued_at.is_(None)),
         ).where(Job.status == QUEUED, Job.type.in_(types))
-        .group_by(Job.tenant_id),
+        .group_by(Job.tenant_id, Job.priority),
         # Jobs a worker ran (a queued job canceled before it started says nothing of the rate).
         "finishes": select(Job.finished_at).where(
             Job.type.in_(types), Job.started_at.is_not(None),
@@ -73,27 +98,93 @@ def throughput(session: Session, settings: Settings, queue: str,
     return (len(finishes) - 1) / max(span, 1e-3)
 
 
-def queue_position(session: Session, settings: Settings, job: Job) -> int | None:
-    """Jobs of the lane that should start before this queued job (None once it started)."""
+@dataclass(frozen=True)
+class HeldSpan:
+    """One tenant's held jobs of one priority on a lane: how many, first and last submitted."""
+
+    count: int
+    first: datetime
+    last: datetime
+
+    def ahead_of(self, created_at: datetime) -> int:
+        """How many were submitted before `created_at`, assuming an even pace between the
+        first and the last: exact at the ends, and for a flood; used past COUNT_UP_TO only."""
+        if created_at > self.last:
+            return self.count  # submitted after the snapshot: behind all of them
+        if created_at <= self.first or self.count < 2:
+            return 0
+        elapsed = (created_at - self.first) / (self.last - self.first)
+        return round((self.count - 1) * elapsed)
+
+
+@dataclass
+class LaneSnapshot:
+    """A lane's queued jobs at one moment: the released ones, the held ones per tenant and
+    priority."""
+
+    released: int = 0
+    held: dict[uuid.UUID, dict[int, HeldSpan]] = field(default_factory=dict)
+
+    def own_held_ahead(self, job: Job) -> int:
+        """Estimated: see HeldSpan.ahead_of."""
+        spans = self.held.get(job.tenant_id, {})
+        same = spans.get(job.priority)
+        return (sum(span.count for priority, span in spans.items() if priority > job.priority)
+                + (same.ahead_of(job.created_at) if same else 0))
+
+    def saw_nothing_newer(self, job: Job) -> bool:
+        """Whether the job is the newest held job of its tenant and priority the snapshot
+        saw, or newer: then its held jobs ahead are the snapshot's, with no estimate."""
+        same = self.held.get(job.tenant_id, {}).get(job.priority)
+        return same is not None and job.created_at >= same.last
+
+    def others_turns(self, tenant_id: uuid.UUID, own_ahead: int) -> int:
+        """Other tenants' held jobs that start first: tenants take turns, so as many of each
+        one's as this tenant has ahead, plus one."""
+        return sum(min(sum(span.count for span in spans.values()), own_ahead + 1)
+                   for other, spans in self.held.items() if other != tenant_id)
+
+
+def lane_snapshot(session: Session, settings: Settings, queue: str) -> LaneSnapshot:
+    """One statement over the lane's queued jobs (from the covering ix_jobs_lane_position)."""
+    snapshot = LaneSnapshot()
+    rows = session.connection().execute(
+        _statements(tuple(lane_types(settings, queue)))["snapshot"])
+    for tenant_id, priority, released, held, first, last in rows:
+        snapshot.released += released
+        if held:
+            snapshot.held.setdefault(tenant_id, {})[priority] = HeldSpan(held, first, last)
+    return snapshot
+
+
+def queue_position(session: Session, settings: Settings, job: Job,
+                   snapshot_of: Callable[[str], LaneSnapshot],
+                   count_released: bool = True) -> int | None:
+    """Jobs of the lane that should start before this queued job (None once it started);
+    `snapshot_of(queue)`: a recent LaneSnapshot (see the module's notes). Without
+    `count_released`, a new held job's place takes the snapshot's released jobs too and
+    runs no statement: a submission's answer, where a poll counts them."""
     if job.status != QUEUED:
         return None
-    statements = _statements(tuple(lane_types(settings, settings.queue_for(job.type))))
+    queue = settings.queue_for(job.type)
+    statements = _statements(tuple(lane_types(settings, queue)))
     this = {"this_job": job.id, "this_priority": job.priority,
-            "this_created_at": job.created_at}
+            "this_created_at": job.created_at, "this_tenant": job.tenant_id}
     # Core statements on the session's connection: through the session, the ORM's execution
     # layer cost more CPU than the query (nothing is pending: callers flushed the job).
-    connection = session.connection()
     if job.enqueued_at is not None:
-        return connection.scalar(statements["released_ahead"], this)
-    released, own_ahead, others = 0, 0, []
-    for tenant_id, tenant_released, held, held_ahead in connection.execute(
-            statements["per_tenant"], this):
-        released += tenant_released
-        if tenant_id == job.tenant_id:
-            own_ahead = held_ahead
-        elif held:
-            others.append(held)
-    return released + own_ahead + sum(min(count, own_ahead + 1) for count in others)
+        return session.connection().scalar(statements["released_ahead"], this)
+    snapshot = snapshot_of(queue)
+    if snapshot.saw_nothing_newer(job):
+        own_ahead = snapshot.own_held_ahead(job)
+        released = (session.connection().scalar(statements["released"]) if count_released
+                    else snapshot.released)
+    else:
+        released, own_ahead = session.connection().execute(
+            statements["released_and_own_held_ahead"], this).one()
+        if own_ahead >= COUNT_UP_TO:
+            own_ahead = max(own_ahead, snapshot.own_held_ahead(job))
+    return released + own_ahead + snapshot.others_turns(job.tenant_id, own_ahead)
 
 
 def estimated_start(job: Job, position: int | None, rate: float | None,
@@ -109,10 +200,16 @@ def estimated_start(job: Job, position: int | None, rate: float | None,
 
 
 def where_is(session: Session, settings: Settings, job: Job,
-             rate_of: Callable[[str], float | None] | None = None) -> dict:
-    """`queue_position` and `estimated_start_at` for the job view; `rate_of(queue)` stands in
-    for `throughput` where a recent reading will do (the API's, once a second)."""
-    position = queue_position(session, settings, job)
+             rate_of: Callable[[str], float | None] | None = None,
+             snapshot_of: Callable[[str], LaneSnapshot] | None = None,
+             count_released: bool = True) -> dict:
+    """`queue_position` and `estimated_start_at` for the job view; `rate_of(queue)` and
+    `snapshot_of(queue)` stand in for `throughput` and `lane_snapshot` where a recent
+    reading will do (the API's, once a second)."""
+    position = queue_position(
+        session, settings, job,
+        snapshot_of or (lambda queue: lane_snapshot(session, settings, queue)),
+        count_released)
     queue = settings.queue_for(job.type)
     rate = None
     if position:

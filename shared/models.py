@@ -108,6 +108,9 @@ class Job(Base):
         # A queued job's place in its lane, counted per tenant from the index alone.
         Index("ix_jobs_lane_position", "status", "type", "tenant_id", "enqueued_at",
               "priority", "created_at"),
+        # A lane's released jobs, ahead of a queued one: one short range, held jobs skipped.
+        Index("ix_jobs_lane_released", "status", "type", "enqueued_at", "priority",
+              "created_at"),
         Index("ix_jobs_status_finished", "status", "finished_at"),
     )
 

@@ -4,51 +4,107 @@ statement on the submission path is a regression bench/api.py would show as a lo
 
 from __future__ import annotations
 
-from sqlalchemy import event
+import contextlib
+import time
+import uuid
+from collections.abc import Iterator
 
+from sqlalchemy import event, select
+
+from api.lane_facts import READ_EVERY_S
 from api.services import services_of
+from shared.lanes import COUNT_UP_TO
+from shared.models import Job, Tenant, utcnow
 
 EVENT = {"type": "purchase", "item_id": "sku-1", "price": 2.5, "quantity": 1,
          "timestamp": "2011-05-01T10:00:00Z"}
 # The tenant's limits with its active-job count; the insert, which also claims a slot under
-# the tenant's cap; the job's place in its lane, read after the commit.
-STATEMENTS_PER_SUBMISSION = 3
+# the tenant's cap; for a job sent at once, its place among the lane's released jobs, read
+# after the commit (a held job's comes from the lane's snapshot).
+STATEMENTS_SENT, STATEMENTS_HELD = 3, 2
 
 
-def _statements_of_one_submission(stack, tenant: str) -> list[str]:
+@contextlib.contextmanager
+def _recorded(engine) -> Iterator[list[str]]:
+    """The statements the API's own engine (not the test's) runs meanwhile."""
     seen: list[str] = []
 
     def record(_connection, _cursor, statement, *_args) -> None:
-        seen.append(" ".join(statement.split())[:120])
+        seen.append(" ".join(statement.split()))
 
-    engine = services_of(stack.app).db.engine  # the API's own, not the test's
     event.listen(engine, "before_cursor_execute", record)
     try:
-        response = stack.submit("user_profile", {"events": [EVENT]}, tenant)
+        yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def _statements_of_one_submission(stack, tenant: str) -> list[str]:
+    with _recorded(services_of(stack.app).db.engine) as seen:
+        response = stack.submit("user_profile", {"events": [EVENT]}, tenant)
     assert response.status_code == 202, response.get_json()
     return seen
 
 
-def test_a_submission_runs_three_statements_held_or_sent(api_on_both):
+def test_a_submission_runs_three_statements_sent_and_two_held(api_on_both):
     tenant = "counted"
     api_on_both.key(tenant)
     api_on_both.submit("user_profile", {"events": [EVENT]}, tenant)  # warms the lane facts
     sent = _statements_of_one_submission(api_on_both, tenant)
-    assert len(_without_rate_reads(sent)) == STATEMENTS_PER_SUBMISSION, sent
+    assert len(_without_lane_reads(sent)) == STATEMENTS_SENT, sent
     assert sum(s.startswith("INSERT INTO jobs") for s in sent) == 1, sent
-    # No worker: past its in-flight cap (cpu=4) the tenant's jobs are held, and a held job's
-    # place is read in one statement too; the lane's recent throughput (for its estimated
-    # start) is read at most once a second per API process, not per submission.
+    # No worker: past its in-flight cap (cpu=4) the tenant's jobs are held. A held job's
+    # place comes from the lane's snapshot, and the lane's recent throughput (for its
+    # estimated start) and that snapshot are read at most once a second per API process,
+    # not per submission.
     for _ in range(6):
         api_on_both.submit("user_profile", {"events": [EVENT]}, tenant)
+    time.sleep(READ_EVERY_S)  # the next submission reads the snapshot afresh
     first, second = (_statements_of_one_submission(api_on_both, tenant) for _ in range(2))
     for held in (first, second):
-        assert len(_without_rate_reads(held)) == STATEMENTS_PER_SUBMISSION, held
+        assert len(_without_lane_reads(held)) == STATEMENTS_HELD, held
         assert not any(s.startswith("UPDATE") for s in held), held
-    assert len(first + second) - len(_without_rate_reads(first + second)) <= 1
+    lane_reads = [s for s in first + second if s not in _without_lane_reads([s])]
+    assert len(lane_reads) == len(set(lane_reads)), lane_reads  # each once at most
 
 
-def _without_rate_reads(statements: list[str]) -> list[str]:
-    return [s for s in statements if not s.startswith("SELECT jobs.finished_at")]
+def test_a_submission_behind_a_deep_backlog_does_not_count_it(api_on_both):
+    """A new job's place behind its tenant's held jobs comes from the lane's snapshot (read
+    once a second), so a submission costs the same behind 1,000 held jobs as behind
+    100,000; a poll of it counts only the lane's released jobs."""
+    tenant = "deep"
+    api_on_both.key(tenant)
+    tenant_id = _tenant_id(api_on_both, tenant)
+    now = utcnow()
+    with api_on_both.db.session() as session:
+        # Its in-flight cap taken by jobs sent (none runs: no worker), and a backlog held.
+        session.add_all(Job(id=uuid.uuid4(), tenant_id=tenant_id, type="user_profile",
+                            input={}, status="queued", priority=5, attempts=0,
+                            created_at=now, enqueued_at=now if n < 10 else None)
+                        for n in range(10 + COUNT_UP_TO + 100))
+    time.sleep(READ_EVERY_S)  # the lane's snapshot from before the backlog is gone
+    api_on_both.submit("user_profile", {"events": [EVENT]}, tenant)  # reads the snapshot
+    engine = services_of(api_on_both.app).db.engine
+    with _recorded(engine) as held:
+        response = api_on_both.submit("user_profile", {"events": [EVENT]}, tenant)
+    # Behind the 10 sent and the 1,101 held before it (other tests' tenants hold some too).
+    assert response.json["queue_position"] >= 10 + COUNT_UP_TO + 101
+    assert len(_without_lane_reads(held)) == STATEMENTS_HELD, held
+    with _recorded(engine) as polled:
+        assert api_on_both.get(response.json["id"], tenant)["queue_position"] == (
+            response.json["queue_position"])
+    place = _without_lane_reads(polled)[-1]
+    assert "count(*)" in place and "tenant_id" not in place, polled
+
+
+def _tenant_id(stack, name: str) -> uuid.UUID:
+    with stack.db.session() as session:
+        return session.scalar(select(Tenant.id).where(Tenant.name == name))
+
+
+def _without_lane_reads(statements: list[str]) -> list[str]:
+    """Less what is read at most once a second per API process (api.lane_facts) and the
+    API key's lookup (cached for half a second, api.auth)."""
+    return [s for s in statements if not s.startswith(
+        ("SELECT jobs.finished_at", "SELECT jobs.tenant_id, jobs.priority",
+         "SELECT worker_heartbeats", "SELECT api_keys.tenant_id"))]
