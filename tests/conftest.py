@@ -52,6 +52,19 @@ def database_factory(tmp_path_factory):
         database.drop()
 
 
+@pytest.fixture(params=MARKED_BACKENDS)
+def migrated_database(request, database_factory):
+    """A fresh, migrated database of each backend, for tests of the shared package alone."""
+    from shared.db import Database
+    from shared.migrate import upgrade
+
+    url = database_factory(request.param)
+    upgrade(url)
+    database = Database(url)
+    yield database
+    database.dispose()
+
+
 # Webhooks may reach the tests' own receiver on loopback, with short timeouts and retries.
 WEBHOOK_TEST_ENV = {
     "VITRINE_WEBHOOK_ALLOWLIST": "127.0.0.1/32",

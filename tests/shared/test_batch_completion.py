@@ -12,19 +12,13 @@ from sqlalchemy import select
 
 from shared.db import Database
 from shared.lifecycle import transition
-from shared.migrate import upgrade
 from shared.models import Batch, Job, Tenant, utcnow
 from shared.status import JobStatus
-from tests.conftest import MARKED_BACKENDS
 
 
-@pytest.fixture(params=MARKED_BACKENDS)
-def database(request, database_factory):
-    url = database_factory(request.param)
-    upgrade(url)
-    db = Database(url)
-    yield db
-    db.dispose()
+@pytest.fixture
+def database(migrated_database):
+    return migrated_database
 
 
 def _batch_of_two_running_jobs(db: Database) -> tuple[uuid.UUID, list[uuid.UUID]]:

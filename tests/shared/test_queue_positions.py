@@ -15,19 +15,14 @@ from shared.db import Database
 from shared.migrate import upgrade
 from shared.models import Job, Tenant, utcnow
 from shared.settings import Settings
-from tests.conftest import MARKED_BACKENDS
 
 SETTINGS = Settings.from_env({})
 START = utcnow() - timedelta(hours=1)
 
 
-@pytest.fixture(params=MARKED_BACKENDS)
-def db(request, database_factory):
-    url = database_factory(request.param)
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
+@pytest.fixture
+def db(migrated_database):
+    return migrated_database
 
 
 def _tenant(session) -> uuid.UUID:
