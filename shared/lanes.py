@@ -13,8 +13,9 @@ the API keeps a second): every other tenant's share comes from it, and so do the
 tenant's held jobs ahead of it when the job is the newest of its priority the snapshot saw,
 or newer (a submission). For an older job they are counted row by row, up to COUNT_UP_TO;
 past that, estimated from the snapshot. The released jobs, few (the tenants' in-flight
-caps) and the most like to change, are counted on every poll; a submission's answer takes
-the snapshot's, so that a held submission's place runs no statement.
+caps) and the most like to change, are counted on every poll, with the tenant's held jobs
+submitted since the snapshot; a submission's answer takes the snapshot's, so that a held
+submission's place runs no statement.
 """
 
 from __future__ import annotations
@@ -54,18 +55,21 @@ def _statements(types: tuple[str, ...]) -> dict[str, Any]:
                             and_(Job.priority == priority, Job.created_at < created_at))
     released = [Job.status == QUEUED, Job.type.in_(types), Job.enqueued_at.is_not(None)]
     # ahead_in_priority is strict: the job itself is never counted ahead of itself.
-    own_held_ahead = select(Job.created_at).where(
-        Job.status == QUEUED, Job.type.in_(types), Job.tenant_id == bindparam("this_tenant"),
-        Job.enqueued_at.is_(None), ahead_in_priority).limit(COUNT_UP_TO).subquery()
+    own_held_ahead = [Job.status == QUEUED, Job.type.in_(types),
+                      Job.tenant_id == bindparam("this_tenant"), Job.enqueued_at.is_(None),
+                      ahead_in_priority]
+    released_count = select(func.count()).where(*released).scalar_subquery()
     return {
         "released_ahead": select(func.count()).where(*released, Job.id != job_id,
                                                      ahead_in_priority),
-        # Index ranges (ix_jobs_lane_released, ix_jobs_lane_position), the second at most
-        # COUNT_UP_TO rows long.
-        "released": select(func.count()).where(*released),
-        "released_and_own_held_ahead": select(
-            select(func.count()).where(*released).scalar_subquery(),
-            select(func.count()).select_from(own_held_ahead).scalar_subquery()),
+        # Index ranges (ix_jobs_lane_released, ix_jobs_lane_position), the second short:
+        # at most COUNT_UP_TO rows, or the tenant's submissions since the snapshot.
+        "released_and_own_held_ahead": select(released_count, select(func.count()).select_from(
+            select(Job.created_at).where(*own_held_ahead).limit(COUNT_UP_TO).subquery()
+        ).scalar_subquery()),
+        "released_and_own_held_since": select(released_count, select(func.count()).where(
+            *own_held_ahead, Job.created_at > bindparam("since", type_=Job.created_at.type)
+        ).scalar_subquery()),
         # The snapshot: per tenant and priority, the released jobs, the held ones and the
         # span of the held ones' submission times.
         "snapshot": select(
@@ -122,6 +126,7 @@ class LaneSnapshot:
     """A lane's queued jobs at one moment: the released ones, the held ones per tenant and
     priority."""
 
+    taken_at: datetime
     released: int = 0
     held: dict[uuid.UUID, dict[int, HeldSpan]] = field(default_factory=dict)
 
@@ -147,7 +152,7 @@ class LaneSnapshot:
 
 def lane_snapshot(session: Session, settings: Settings, queue: str) -> LaneSnapshot:
     """One statement over the lane's queued jobs (from the covering ix_jobs_lane_position)."""
-    snapshot = LaneSnapshot()
+    snapshot = LaneSnapshot(taken_at=utcnow())
     rows = session.connection().execute(
         _statements(tuple(lane_types(settings, queue)))["snapshot"])
     for tenant_id, priority, released, held, first, last in rows:
@@ -162,8 +167,9 @@ def queue_position(session: Session, settings: Settings, job: Job,
                    count_released: bool = True) -> int | None:
     """Jobs of the lane that should start before this queued job (None once it started);
     `snapshot_of(queue)`: a recent LaneSnapshot (see the module's notes). Without
-    `count_released`, a new held job's place takes the snapshot's released jobs too and
-    runs no statement: a submission's answer, where a poll counts them."""
+    `count_released`, a new held job's place takes the snapshot's released jobs and runs no
+    statement, missing its tenant's submissions since the snapshot (a second's at most): a
+    submission's answer. A poll counts both."""
     if job.status != QUEUED:
         return None
     queue = settings.queue_for(job.type)
@@ -177,8 +183,13 @@ def queue_position(session: Session, settings: Settings, job: Job,
     snapshot = snapshot_of(queue)
     if snapshot.saw_nothing_newer(job):
         own_ahead = snapshot.own_held_ahead(job)
-        released = (session.connection().scalar(statements["released"]) if count_released
-                    else snapshot.released)
+        if count_released:  # and the tenant's held jobs ahead that came since the snapshot
+            released, since = session.connection().execute(
+                statements["released_and_own_held_since"],
+                this | {"since": snapshot.taken_at}).one()
+            own_ahead += since
+        else:
+            released = snapshot.released
     else:
         released, own_ahead = session.connection().execute(
             statements["released_and_own_held_ahead"], this).one()

@@ -65,8 +65,9 @@ def _snapshot(session) -> lanes.LaneSnapshot:
     return lanes.lane_snapshot(session, SETTINGS, "cpu")
 
 
-def _position(session, job: Job, snapshot: lanes.LaneSnapshot) -> int:
-    return lanes.queue_position(session, SETTINGS, job, lambda _queue: snapshot)
+def _position(session, job: Job, snapshot: lanes.LaneSnapshot, polled: bool = True) -> int:
+    return lanes.queue_position(session, SETTINGS, job, lambda _queue: snapshot,
+                                count_released=polled)
 
 
 def test_an_older_jobs_place_is_counted_row_by_row(db):
@@ -85,7 +86,7 @@ def test_an_older_jobs_place_is_counted_row_by_row(db):
         assert _position(session, mine[40], before_the_shops) == 3 + 0 + 1
 
 
-def test_a_submissions_place_comes_from_the_snapshot(db):
+def test_a_new_jobs_place_comes_from_the_snapshot(db):
     with db.session() as session:
         shop, other = _tenant(session), _tenant(session)
         _queue(session, other, 2, released=True)
@@ -93,10 +94,30 @@ def test_a_submissions_place_comes_from_the_snapshot(db):
         _queue(session, shop, 20, priority=9, start=START + timedelta(minutes=5))
         _queue(session, other, 50)
         snapshot = _snapshot(session)
-        newest = _queue(session, shop, 1, start=START + timedelta(minutes=10))[0]
-        ran = _statements_run(db, lambda: _position(session, newest, snapshot))
-        assert ran[0] == _by_the_rule(session, newest) == 2 + 3020 + 50
-        assert len(ran[1]) == 1 and "tenant_id" not in ran[1][0]  # the released count
+        newest = _queue(session, shop, 1, start=utcnow() + timedelta(seconds=1))[0]
+        # A submission's answer: no statement at all.
+        answered, ran = _statements_run(db, lambda: _position(session, newest, snapshot,
+                                                              polled=False))
+        assert answered == _by_the_rule(session, newest) == 2 + 3020 + 50 and ran == []
+        # A poll: one statement, the released jobs and the tenant's held jobs since the
+        # snapshot (none yet), not its backlog.
+        polled, ran = _statements_run(db, lambda: _position(session, newest, snapshot))
+        assert polled == answered and len(ran) == 1 and "created_at >" in ran[0]
+
+
+def test_a_poll_counts_the_jobs_submitted_since_the_snapshot(db):
+    """A flood's last job, polled with a snapshot taken mid-flood, is behind all of it: a
+    place that then rose as snapshots caught up would tell a client its job went back."""
+    with db.session() as session:
+        shop = _tenant(session)
+        _queue(session, shop, 300)
+        snapshot = _snapshot(session)
+        later = utcnow() + timedelta(seconds=1)
+        flood = _queue(session, shop, 200, start=later)
+        flood += _queue(session, shop, 5, priority=8, start=later)
+        for job in (flood[199], flood[-1]):
+            assert _position(session, job, snapshot) == _by_the_rule(session, job)
+        assert _position(session, flood[199], snapshot) == 300 + 199 + 5
 
 
 def test_an_older_jobs_place_past_the_count_is_estimated(db):
@@ -121,26 +142,37 @@ def test_an_older_jobs_place_past_the_count_is_estimated(db):
             assert abs(_position(session, job, snapshot) - _by_the_rule(session, job)) <= 1
 
 
-def test_the_released_count_reads_the_released_range_only(tmp_path):
-    """Another tenant's held backlog is not walked to count the lane's released jobs."""
+def test_a_polls_counts_read_short_index_ranges(tmp_path):
+    """Neither another tenant's held backlog nor the tenant's own is walked by a poll: the
+    released jobs are one range, the tenant's jobs since the snapshot another."""
     url = f"sqlite:///{tmp_path / 'plan.db'}"
     upgrade(url)
     database = Database(url)
-    statement = lanes._statements(tuple(lanes.lane_types(SETTINGS, "cpu")))["released"]
+    statement = lanes._statements(tuple(lanes.lane_types(SETTINGS, "cpu")))[
+        "released_and_own_held_since"]
+    this = {"this_tenant": uuid.uuid4(), "this_priority": 5, "this_job": uuid.uuid4(),
+            "this_created_at": START, "since": START}
     with database.session() as session:
-        compiled = statement.compile(session.get_bind(), compile_kwargs={
-            "literal_binds": True})
-        plan = " ".join(str(row) for row in session.connection().exec_driver_sql(
-            f"EXPLAIN QUERY PLAN {compiled}"))
+        connection = session.connection()
+        # The statement as the driver runs it (IN lists expanded, values bound), explained.
+        _, ran = _statements_run(database, lambda: connection.execute(statement, this).one(),
+                                 with_parameters=True)
+        sql, parameters = ran[0]
+        plan = [row[-1] for row in connection.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {sql}", parameters)]
     database.dispose()
-    assert "ix_jobs_lane_released" in plan and "enqueued_at>?" in plan, plan
+    searches = [step for step in plan if step.startswith("SEARCH")]
+    assert len(searches) == 2 and not any(step.startswith("SCAN jobs") for step in plan), plan
+    assert "ix_jobs_lane_released" in searches[0] and "enqueued_at>?" in searches[0], plan
+    assert "tenant_id=?" in searches[1] and "created_at>?" in searches[1], plan
 
 
-def _statements_run(db: Database, call) -> tuple[object, list[str]]:
-    ran: list[str] = []
+def _statements_run(db: Database, call, with_parameters: bool = False
+                    ) -> tuple[object, list]:
+    ran: list = []
 
-    def record(_connection, _cursor, statement, *_args) -> None:
-        ran.append(statement)
+    def record(_connection, _cursor, statement, parameters, *_args) -> None:
+        ran.append((statement, parameters) if with_parameters else statement)
 
     event.listen(db.engine, "before_cursor_execute", record)
     try:
