@@ -143,13 +143,12 @@ def _accepted(job: Job, view: dict, *, replayed: bool = False,
 
 
 def _view_with_position(session, job: Job, submitted: bool = False) -> dict:
-    """The job's view with its place; a submission's answer counts nothing it can take
-    from the lane's snapshot (shared.lanes)."""
+    """The job's view with its place; a submission's answer reads a new held job's place
+    from the lane's snapshot (shared.lanes), a poll counts it."""
     facts = get_lane_facts()
     return job_view(job) | lanes.where_is(
         session, get_settings(), job, rate_of=lambda queue: facts.rate(session, queue),
-        snapshot_of=lambda queue: facts.snapshot(session, queue),
-        count_released=not submitted)
+        snapshot_of=(lambda queue: facts.snapshot(session, queue)) if submitted else None)
 
 
 def _database_cannot_take_jobs(exc: OperationalError) -> NoReturn:

@@ -32,23 +32,28 @@ class LaneFacts:
 
     def cap(self, session: Session, queue: str) -> int | None:
         """`shared.fairshare.cap_for`, at most a second old."""
-        return self._read("cap", queue, lambda: cap_for(session, self._settings, queue))
+        return self._read("cap", queue, session,
+                          lambda: cap_for(session, self._settings, queue))
 
     def rate(self, session: Session, queue: str) -> float | None:
         """`shared.lanes.throughput`, at most a second old."""
-        return self._read("rate", queue, lambda: throughput(session, self._settings, queue))
+        return self._read("rate", queue, session,
+                          lambda: throughput(session, self._settings, queue))
 
     def snapshot(self, session: Session, queue: str) -> LaneSnapshot:
         """`shared.lanes.lane_snapshot`, at most a second old."""
-        return self._read("snapshot", queue,
+        return self._read("snapshot", queue, session,
                           lambda: lane_snapshot(session, self._settings, queue))
 
-    def _read(self, kind: str, queue: str, read):
+    def _read(self, kind: str, queue: str, session: Session, read):
         cache = self._readings[kind]
         with self._lock:
             if queue in cache:
                 return cache[queue]
             reading = self._reading.setdefault((kind, queue), threading.Lock())
+        # The connection first: a reader waiting for one from a pool that the requests
+        # waiting below hold would wait for good.
+        session.connection()
         # One request reads (outside the shared lock: a slow database must not hold up the
         # other lanes); the others asking meanwhile wait for its answer instead of reading
         # too: a lane's snapshot takes tens of milliseconds behind a deep backlog.

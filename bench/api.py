@@ -115,9 +115,11 @@ def main() -> int:
         keys, tenant_id = {}, None
         for name, url in urls.items():
             keys[name], tenant_id = fresh_database(url)
-        # Throughput is measured, not the tenant's rate limit.
+        # Throughput is measured, not the tenant's rate limit or its quota of active jobs
+        # (nothing consumes: every job stays queued).
         env = dict(os.environ, BROKER_URL=args.broker, VITRINE_LOG_LEVEL="WARNING",
-                   VITRINE_TENANT_SUBMIT_RATE="1000000", VITRINE_TENANT_SUBMIT_BURST="1000000")
+                   VITRINE_TENANT_SUBMIT_RATE="1000000", VITRINE_TENANT_SUBMIT_BURST="1000000",
+                   VITRINE_TENANT_MAX_ACTIVE_JOBS="1000000")
         ports = {"real": free_port(), "bare": free_port()}
         servers.append(serve("api.wsgi:app", dict(env, DATABASE_URL=urls["real"]),
                               ports["real"], workdir / "real.log"))

@@ -1,6 +1,6 @@
-"""Where a queued job stands (shared.lanes): the documented rule, counted row by row for a
-tenant with a short backlog and estimated from the lane's snapshot for a deep one, on
-SQLite and PostgreSQL; and a deep backlog's place costs no statement at all."""
+"""Where a queued job stands (shared.lanes), on SQLite and PostgreSQL: a poll counts the
+documented rule; a submission's answer reads a new job's place from the lane's snapshot
+with no statement, and counts any other."""
 
 from __future__ import annotations
 
@@ -65,106 +65,90 @@ def _snapshot(session) -> lanes.LaneSnapshot:
     return lanes.lane_snapshot(session, SETTINGS, "cpu")
 
 
-def _position(session, job: Job, snapshot: lanes.LaneSnapshot, polled: bool = True) -> int:
-    return lanes.queue_position(session, SETTINGS, job, lambda _queue: snapshot,
-                                count_released=polled)
+def _polled(session, job: Job) -> int:
+    return lanes.queue_position(session, SETTINGS, job)
 
 
-def test_an_older_jobs_place_is_counted_row_by_row(db):
+def _answered(session, job: Job, snapshot: lanes.LaneSnapshot) -> int:
+    """As a submission's answer reads it."""
+    return lanes.queue_position(session, SETTINGS, job, lambda _queue: snapshot)
+
+
+def test_a_poll_counts_the_place_by_the_rule(db):
     with db.session() as session:
         shop, other = _tenant(session), _tenant(session)
         _queue(session, shop, 3, released=True)
         _queue(session, other, 25)
-        before_the_shops = _snapshot(session)  # saw none of the shop's held jobs
-        mine = _queue(session, shop, 40, start=START + timedelta(minutes=1),
-                      every=timedelta(seconds=1))
+        mine = _queue(session, shop, 40, start=START + timedelta(minutes=1))
         mine += _queue(session, shop, 5, priority=8, start=START + timedelta(minutes=2))
-        for snapshot in (before_the_shops, _snapshot(session)):
-            for job in mine[::7] + mine[-2:]:
-                assert _position(session, job, snapshot) == _by_the_rule(session, job)
+        for job in mine[::7] + mine[-2:]:
+            assert _polled(session, job) == _by_the_rule(session, job)
         # The head of the held line: the released ones and one turn of the other tenant.
-        assert _position(session, mine[40], before_the_shops) == 3 + 0 + 1
+        assert _polled(session, mine[40]) == 3 + 0 + 1
 
 
-def test_a_new_jobs_place_comes_from_the_snapshot(db):
+def test_a_submissions_answer_reads_a_new_jobs_place_from_the_snapshot(db):
     with db.session() as session:
         shop, other = _tenant(session), _tenant(session)
         _queue(session, other, 2, released=True)
         _queue(session, shop, 3000)
         _queue(session, shop, 20, priority=9, start=START + timedelta(minutes=5))
+        _queue(session, shop, 7, priority=2, start=START + timedelta(minutes=6))
         _queue(session, other, 50)
         snapshot = _snapshot(session)
-        newest = _queue(session, shop, 1, start=utcnow() + timedelta(seconds=1))[0]
-        # A submission's answer: no statement at all.
-        answered, ran = _statements_run(db, lambda: _position(session, newest, snapshot,
-                                                              polled=False))
+        newest = _queue(session, shop, 1, start=START + timedelta(minutes=10))[0]
+        answered, ran = _statements_run(db, lambda: _answered(session, newest, snapshot))
         assert answered == _by_the_rule(session, newest) == 2 + 3020 + 50 and ran == []
-        # A poll: one statement, the released jobs and the tenant's held jobs since the
-        # snapshot (none yet), not its backlog.
-        polled, ran = _statements_run(db, lambda: _position(session, newest, snapshot))
-        assert polled == answered and len(ran) == 1 and "created_at >" in ran[0]
+        assert _polled(session, newest) == answered
 
 
-def test_a_poll_counts_the_jobs_submitted_since_the_snapshot(db):
-    """A flood's last job, polled with a snapshot taken mid-flood, is behind all of it: a
-    place that then rose as snapshots caught up would tell a client its job went back."""
+def test_any_other_job_in_a_submissions_answer_is_counted(db):
+    """Older than the snapshot's newest of its priority (here a batch's first line, which
+    shares its time with 499 others), or at a priority the snapshot never saw: one count,
+    exact."""
     with db.session() as session:
         shop = _tenant(session)
-        _queue(session, shop, 300)
+        _queue(session, shop, 10)
+        batch = _queue(session, shop, 500, start=START + timedelta(minutes=1),
+                       every=timedelta(0))
+        _queue(session, shop, 3, start=START + timedelta(minutes=2))
         snapshot = _snapshot(session)
-        later = utcnow() + timedelta(seconds=1)
-        flood = _queue(session, shop, 200, start=later)
-        flood += _queue(session, shop, 5, priority=8, start=later)
-        for job in (flood[199], flood[-1]):
-            assert _position(session, job, snapshot) == _by_the_rule(session, job)
-        assert _position(session, flood[199], snapshot) == 300 + 199 + 5
+        urgent = _queue(session, shop, 1, priority=7, start=START + timedelta(minutes=3))[0]
+        for job in (batch[0], batch[-1], urgent):
+            answered, ran = _statements_run(db, lambda job=job: _answered(session, job,
+                                                                          snapshot))
+            assert answered == _by_the_rule(session, job) and len(ran) == 1
+        # Behind the 10 before it and the urgent one, not behind its 499 batch mates.
+        assert _answered(session, batch[-1], snapshot) == 10 + 1
 
 
-def test_an_older_jobs_place_past_the_count_is_estimated(db):
-    over = lanes.COUNT_UP_TO + 200
+def test_a_snapshot_read_after_the_submission_places_it_last(db):
     with db.session() as session:
         shop = _tenant(session)
-        flood = _queue(session, shop, over)  # at an even pace
-        # A second burst twelve hours later: the pace is not even across the two.
-        _queue(session, shop, over, start=START + timedelta(hours=12))
-        snapshot = _snapshot(session)
-        exact = flood[lanes.COUNT_UP_TO - 1]
-        assert _position(session, exact, snapshot) == lanes.COUNT_UP_TO - 1
-        deep = flood[-1]
-        ran = _statements_run(db, lambda: _position(session, deep, snapshot))
-        assert lanes.COUNT_UP_TO <= ran[0] <= _by_the_rule(session, deep) == over - 1
-        assert len(ran[1]) == 1 and "LIMIT" in ran[1][0].upper()
-        # An even pace throughout: the estimate is within a job.
-        even = _tenant(session)
-        steady = _queue(session, even, over * 2)
-        snapshot = _snapshot(session)
-        for job in steady[lanes.COUNT_UP_TO::150]:
-            assert abs(_position(session, job, snapshot) - _by_the_rule(session, job)) <= 1
+        jobs = _queue(session, shop, 30)
+        answered, ran = _statements_run(db, lambda: _answered(session, jobs[-1],
+                                                              _snapshot(session)))
+        assert answered == 29 == _by_the_rule(session, jobs[-1])
+        assert len(ran) == 1  # the snapshot's own read
 
 
-def test_a_polls_counts_read_short_index_ranges(tmp_path):
-    """Neither another tenant's held backlog nor the tenant's own is walked by a poll: the
-    released jobs are one range, the tenant's jobs since the snapshot another."""
+def test_the_released_count_reads_the_released_range_only(tmp_path):
+    """Another tenant's held backlog is not walked to count the released jobs ahead."""
     url = f"sqlite:///{tmp_path / 'plan.db'}"
     upgrade(url)
     database = Database(url)
-    statement = lanes._statements(tuple(lanes.lane_types(SETTINGS, "cpu")))[
-        "released_and_own_held_since"]
-    this = {"this_tenant": uuid.uuid4(), "this_priority": 5, "this_job": uuid.uuid4(),
-            "this_created_at": START, "since": START}
+    statement = lanes._statements(tuple(lanes.lane_types(SETTINGS, "cpu")))["released_ahead"]
+    this = {"this_priority": 5, "this_job": uuid.uuid4(), "this_created_at": START}
     with database.session() as session:
         connection = session.connection()
         # The statement as the driver runs it (IN lists expanded, values bound), explained.
         _, ran = _statements_run(database, lambda: connection.execute(statement, this).one(),
                                  with_parameters=True)
         sql, parameters = ran[0]
-        plan = [row[-1] for row in connection.exec_driver_sql(
-            f"EXPLAIN QUERY PLAN {sql}", parameters)]
+        plan = " ".join(row[-1] for row in connection.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {sql}", parameters))
     database.dispose()
-    searches = [step for step in plan if step.startswith("SEARCH")]
-    assert len(searches) == 2 and not any(step.startswith("SCAN jobs") for step in plan), plan
-    assert "ix_jobs_lane_released" in searches[0] and "enqueued_at>?" in searches[0], plan
-    assert "tenant_id=?" in searches[1] and "created_at>?" in searches[1], plan
+    assert "ix_jobs_lane_released" in plan and "enqueued_at>?" in plan, plan
 
 
 def _statements_run(db: Database, call, with_parameters: bool = False
@@ -179,13 +163,3 @@ def _statements_run(db: Database, call, with_parameters: bool = False
         return call(), ran
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
-
-
-def test_the_evenly_paced_estimate_is_exact_at_both_ends():
-    first = utcnow()
-    span = lanes.HeldSpan(count=11, first=first, last=first + timedelta(seconds=10))
-    assert span.ahead_of(first) == 0
-    assert span.ahead_of(first + timedelta(seconds=5)) == 5
-    assert span.ahead_of(first + timedelta(seconds=10)) == 10  # the last one: the rest
-    assert span.ahead_of(first + timedelta(seconds=11)) == 11  # newer than the snapshot
-    assert lanes.HeldSpan(1, first, first).ahead_of(first) == 0
