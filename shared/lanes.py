@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -122,9 +122,9 @@ class LaneSnapshot:
         own_ahead = sum(span.count for priority, span in spans.items()
                         if priority > job.priority)
         own_ahead += same.count - (job.created_at == same.newest)
-        return self.released + own_ahead + sum(
-            min(sum(span.count for span in others.values()), own_ahead + 1)
-            for tenant_id, others in self.held.items() if tenant_id != job.tenant_id)
+        return _place(self.released, own_ahead, (
+            sum(span.count for span in others.values())
+            for tenant_id, others in self.held.items() if tenant_id != job.tenant_id))
 
 
 def lane_snapshot(session: Session, settings: Settings, queue: str) -> LaneSnapshot:
@@ -147,13 +147,13 @@ def queue_position(session: Session, settings: Settings, job: Job,
     if job.status != QUEUED:
         return None
     queue = settings.queue_for(job.type)
-    statements = _statements(tuple(lane_types(settings, queue)))
-    this = {"this_job": job.id, "this_priority": job.priority,
-            "this_created_at": job.created_at}
     if job.enqueued_at is None and snapshot_of is not None:
         place = snapshot_of(queue).new_jobs_place(job)
         if place is not None:
             return place
+    statements = _statements(tuple(lane_types(settings, queue)))
+    this = {"this_job": job.id, "this_priority": job.priority,
+            "this_created_at": job.created_at}
     # Core statements on the session's connection: through the session, the ORM's execution
     # layer cost more CPU than the query (nothing is pending: callers flushed the job).
     connection = session.connection()
@@ -167,7 +167,13 @@ def queue_position(session: Session, settings: Settings, job: Job,
             own_ahead = held_ahead
         elif held:
             others.append(held)
-    return released + own_ahead + sum(min(count, own_ahead + 1) for count in others)
+    return _place(released, own_ahead, others)
+
+
+def _place(released: int, own_ahead: int, others_held: Iterable[int]) -> int:
+    """The module's rule: every released job, the tenant's held jobs ahead, and as many of
+    each other tenant's held jobs plus one (tenants take turns)."""
+    return released + own_ahead + sum(min(count, own_ahead + 1) for count in others_held)
 
 
 def estimated_start(job: Job, position: int | None, rate: float | None,

@@ -4,16 +4,15 @@ statement on the submission path is a regression bench/api.py would show as a lo
 
 from __future__ import annotations
 
-import contextlib
 import time
 import uuid
-from collections.abc import Iterator
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from api.lane_facts import READ_EVERY_S
 from api.services import services_of
 from shared.models import Job, Tenant, utcnow
+from tests.support.statements import recorded_statements
 
 EVENT = {"type": "purchase", "item_id": "sku-1", "price": 2.5, "quantity": 1,
          "timestamp": "2011-05-01T10:00:00Z"}
@@ -23,26 +22,11 @@ EVENT = {"type": "purchase", "item_id": "sku-1", "price": 2.5, "quantity": 1,
 STATEMENTS_SENT, STATEMENTS_HELD = 3, 2
 
 
-@contextlib.contextmanager
-def _recorded(engine) -> Iterator[list[str]]:
-    """The statements the API's own engine (not the test's) runs meanwhile."""
-    seen: list[str] = []
-
-    def record(_connection, _cursor, statement, *_args) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def _statements_of_one_submission(stack, tenant: str) -> list[str]:
-    with _recorded(services_of(stack.app).db.engine) as seen:
+    with recorded_statements(services_of(stack.app).db.engine) as ran:  # the API's engine
         response = stack.submit("user_profile", {"events": [EVENT]}, tenant)
     assert response.status_code == 202, response.get_json()
-    return seen
+    return [statement.one_line for statement in ran]
 
 
 def test_a_submission_runs_three_statements_sent_and_two_held(api_on_both):
@@ -84,15 +68,17 @@ def test_a_submission_behind_a_deep_backlog_does_not_count_it(api_on_both):
     time.sleep(READ_EVERY_S)  # the lane's snapshot from before the backlog is gone
     api_on_both.submit("user_profile", {"events": [EVENT]}, tenant)  # reads the snapshot
     engine = services_of(api_on_both.app).db.engine
-    with _recorded(engine) as held:
+    with recorded_statements(engine) as ran:
         response = api_on_both.submit("user_profile", {"events": [EVENT]}, tenant)
+    held = [statement.one_line for statement in ran]
     assert len(_without_lane_reads(held)) == STATEMENTS_HELD, held
     assert not any("GROUP BY" in statement for statement in held), held
     # Behind the 10 sent and the 1,101 held before it (other tests' tenants hold some too).
     assert response.json["queue_position"] >= 10 + 1101
-    with _recorded(engine) as polled:
+    with recorded_statements(engine) as ran:
         assert api_on_both.get(response.json["id"], tenant)["queue_position"] == (
             response.json["queue_position"])
+    polled = [statement.one_line for statement in ran]
     assert any("GROUP BY jobs.tenant_id" in statement for statement in polled), polled
 
 

@@ -8,13 +8,13 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from shared import lanes
 from shared.db import Database
 from shared.migrate import upgrade
 from shared.models import Job, Tenant, utcnow
 from shared.settings import Settings
+from tests.support.statements import Ran, recorded_statements
 
 SETTINGS = Settings.from_env({})
 START = utcnow() - timedelta(hours=1)
@@ -142,24 +142,14 @@ def test_the_released_count_reads_the_released_range_only(tmp_path):
     with database.session() as session:
         connection = session.connection()
         # The statement as the driver runs it (IN lists expanded, values bound), explained.
-        _, ran = _statements_run(database, lambda: connection.execute(statement, this).one(),
-                                 with_parameters=True)
-        sql, parameters = ran[0]
+        _, ran = _statements_run(database, lambda: connection.execute(statement, this).one())
         plan = " ".join(row[-1] for row in connection.exec_driver_sql(
-            f"EXPLAIN QUERY PLAN {sql}", parameters))
+            f"EXPLAIN QUERY PLAN {ran[0].sql}", ran[0].parameters))
     database.dispose()
     assert "ix_jobs_lane_released" in plan and "enqueued_at>?" in plan, plan
 
 
-def _statements_run(db: Database, call, with_parameters: bool = False
-                    ) -> tuple[object, list]:
-    ran: list = []
-
-    def record(_connection, _cursor, statement, parameters, *_args) -> None:
-        ran.append((statement, parameters) if with_parameters else statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        return call(), ran
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+def _statements_run(db: Database, call) -> tuple[object, list[Ran]]:
+    with recorded_statements(db.engine) as ran:
+        result = call()
+    return result, ran
